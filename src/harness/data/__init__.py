@@ -1,0 +1,74 @@
+"""The Phase 1 dataset: contract (load + validate), windows, demo data."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.data.contract import DataError, Phase1Data, PurgeWarning, has_phase1_data, load_phase1
+from harness.data.spec import N_CLASSES, DataSpec, logits_key
+from harness.data.windows import Batch, PreparedData, WindowLoader, prepare
+
+__all__ = [
+    "N_CLASSES",
+    "Batch",
+    "DataError",
+    "DataSpec",
+    "Phase1Data",
+    "PreparedData",
+    "PurgeWarning",
+    "WindowLoader",
+    "cache_dir",
+    "demo_root",
+    "has_phase1_data",
+    "load_dataset",
+    "load_phase1",
+    "logits_key",
+    "prepare",
+]
+
+
+def cache_dir() -> Path:
+    """Where generated data lives: $HARNESS_CACHE, else the XDG cache folder."""
+    if env := os.environ.get("HARNESS_CACHE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
+
+
+def demo_root(*, seed: int = 0) -> Path:
+    """The default demo dataset, generated once (atomically, so parallel workers may race)."""
+    from harness.data.demo import DEMO_VERSION, make_demo
+
+    root = cache_dir() / f"demo-v{DEMO_VERSION}-seed{seed}"
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=root.parent))
+        make_demo(tmp, seed=seed)
+        try:
+            tmp.rename(root)
+        except OSError:  # another worker finished first; its copy is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def load_dataset(data: Path | None, *, say: Callable[[str], None] = print) -> Phase1Data:
+    """Load Phase 1 data from `data` (default: the current folder), or the demo dataset.
+
+    The demo is used only when no Phase 1 data is found, and `say` tells the user so first.
+    """
+    root = Path.cwd() if data is None else Path(data)
+    if has_phase1_data(root):
+        return load_phase1(root)
+    if data is not None:
+        # An explicit folder without data is a mistake, not a request for the demo.
+        raise DataError(
+            f"No Phase 1 data in {root}: expected data/final/{{SYMBOL}}_final_labeled.parquet "
+            "(or data/final/combined_final.parquet) and config/splits/*_indices.npy under it."
+        )
+    demo = demo_root()
+    say(f"No Phase 1 data in {root}: using the demo dataset ({demo}).")
+    return dataclasses.replace(load_phase1(demo), is_demo=True)

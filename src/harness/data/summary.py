@@ -1,0 +1,79 @@
+"""What `harness check-data` reports about a valid dataset: plain data, rendered by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data.contract import Phase1Data
+from harness.metrics.trading import bars_per_year
+
+
+@dataclass(frozen=True)
+class SymbolSummary:
+    symbol: str
+    rows: int
+    first: str
+    last: str
+    split_rows: dict[str, int]
+    gap_train_val: int | None  # bars strictly between the last train row and the first val row
+    gap_val_test: int | None
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    root: str
+    n_rows: int
+    n_features: int
+    horizons: tuple[int, ...]
+    bars_per_year: float
+    n_purged: int
+    symbols: list[SymbolSummary]
+    # horizon -> split -> fraction of rows labelled -1, 0, +1 (train and val only: test is unread)
+    label_shares: dict[int, dict[str, tuple[float, float, float]]]
+
+
+def summarize(data: Phase1Data) -> DataSummary:
+    frame = data.frame
+    sym = frame["symbol"].to_numpy()
+    ts = frame["timestamp"]
+    splits = {"train": data.train, "val": data.val, "test": data.test}
+    per_symbol = []
+    for s in data.symbols:
+        mine = {name: idx[sym[idx] == s] for name, idx in splits.items()}
+        rows = np.flatnonzero(sym == s)
+        per_symbol.append(
+            SymbolSummary(
+                symbol=s,
+                rows=len(rows),
+                first=str(ts.iloc[rows[0]]),
+                last=str(ts.iloc[rows[-1]]),
+                split_rows={name: len(idx) for name, idx in mine.items()},
+                gap_train_val=_gap(mine["train"], mine["val"]),
+                gap_val_test=_gap(mine["val"], mine["test"]),
+            )
+        )
+    shares = {}
+    for h in data.horizons:
+        labels = frame[f"label_{h}"].to_numpy()
+        shares[h] = {
+            name: tuple(float(np.mean(labels[idx] == c)) for c in (-1, 0, 1))
+            for name, idx in (("train", data.train), ("val", data.val))
+        }
+    return DataSummary(
+        root=str(data.root),
+        n_rows=len(frame),
+        n_features=len(data.feature_names),
+        horizons=data.horizons,
+        bars_per_year=bars_per_year(ts.to_numpy(), sym),
+        n_purged=data.n_purged,
+        symbols=per_symbol,
+        label_shares=shares,
+    )
+
+
+def _gap(before: np.ndarray, after: np.ndarray) -> int | None:
+    if len(before) == 0 or len(after) == 0:
+        return None
+    return int(after.min() - before.max() - 1)

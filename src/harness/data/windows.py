@@ -1,0 +1,192 @@
+"""Windows over the combined frame (DESIGN.md section 3) and the batches cut from them.
+
+The standardized feature matrix is one contiguous float32 tensor [N, F] on the training device.
+A strided view of it, [N - L + 1, L, F], holds every window without copying; a batch is one
+gather of B windows from that view. No per-row Python, no pandas in the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.preprocessing import StandardScaler
+
+from harness.data.contract import Phase1Data
+from harness.data.spec import DataSpec
+
+WindowEnd = Literal["inclusive", "exclusive"]
+"""`inclusive` (default): the L rows ending at row i, i included (its features are known at its
+close, where the position is taken). `exclusive`: rows i-L..i-1, the Phase 2 document's choice."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    x: torch.Tensor  # [B, L, F] float32
+    y: torch.Tensor  # [B, H] int64 class indices
+    w: torch.Tensor  # [B, H] float32 sample weights
+    symbol: torch.Tensor  # [B] int64 symbol ids
+    rows: torch.Tensor  # [B] int64 positions in the combined frame
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Everything training and scoring read, built once per study."""
+
+    spec: DataSpec
+    seq_len: int
+    window_end: WindowEnd
+    features: torch.Tensor  # [N, F] float32, standardized with train statistics
+    labels: torch.Tensor  # [N, H] int64 class indices (label + 1)
+    weights: torch.Tensor  # [N, H] float32
+    symbol_ids: torch.Tensor  # [N] int64
+    train: torch.Tensor  # positions with a full window, int64
+    val: torch.Tensor
+    dropped: dict[str, int]  # rows of each split without L rows of history in their symbol
+    scaler: StandardScaler
+    close: np.ndarray  # [N] float64, for backtests
+    timestamps: np.ndarray  # [N] datetime64
+    symbols: np.ndarray  # [N] str
+    fingerprint: str
+
+    @property
+    def device(self) -> torch.device:
+        return self.features.device
+
+    def split(self, name: Literal["train", "val"]) -> torch.Tensor:
+        return {"train": self.train, "val": self.val}[name]
+
+    def windows(self) -> torch.Tensor:
+        """All windows as a view [N - L + 1, L, F]; window k covers rows k..k+L-1."""
+        n, f = self.features.shape
+        return self.features.as_strided((n - self.seq_len + 1, self.seq_len, f), (f, f, 1))
+
+    def batch(self, rows: torch.Tensor) -> Batch:
+        # Window of row i starts at i-L+1 (inclusive) or i-L (exclusive): never past row i.
+        start = rows - self.seq_len + (1 if self.window_end == "inclusive" else 0)
+        return Batch(
+            x=self.windows()[start],  # [B, L, F], one gather
+            y=self.labels[rows],
+            w=self.weights[rows],
+            symbol=self.symbol_ids[rows],
+            rows=rows,
+        )
+
+    def loader(
+        self,
+        split: Literal["train", "val"],
+        *,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        max_batches: int | None = None,
+    ) -> WindowLoader:
+        return WindowLoader(
+            self, self.split(split), batch_size=batch_size, shuffle=shuffle, seed=seed,
+            max_batches=max_batches,
+        )  # fmt: skip
+
+
+class WindowLoader:
+    """An iterable of batches that Lightning accepts in place of a DataLoader.
+
+    A DataLoader would collate per-row items in Python; here each batch is one gather. Each pass
+    reshuffles with a generator seeded from (seed, pass number), so runs are reproducible.
+    """
+
+    def __init__(
+        self,
+        data: PreparedData,
+        rows: torch.Tensor,
+        *,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        max_batches: int | None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.data = data
+        self.rows = rows
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.max_batches = max_batches
+        self._passes = 0
+
+    def __len__(self) -> int:
+        n = -(-len(self.rows) // self.batch_size)
+        return n if self.max_batches is None else min(n, self.max_batches)
+
+    def __iter__(self) -> Iterator[Batch]:
+        rows = self.rows
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self._passes)
+            rows = rows[torch.randperm(len(rows), generator=gen).to(rows.device)]
+        self._passes += 1
+        for k in range(len(self)):
+            yield self.data.batch(rows[k * self.batch_size : (k + 1) * self.batch_size])
+
+
+def prepare(
+    data: Phase1Data,
+    *,
+    seq_len: int,
+    window_end: WindowEnd = "inclusive",
+    device: torch.device | str = "cpu",
+) -> PreparedData:
+    """Standardize with train rows only, find the rows with a full window, move it all to device."""
+    if seq_len < 1:
+        raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+    frame = data.frame
+    raw = frame[list(data.feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    # sklearn's scaler, because finalize exports it as the seed's scaler.pkl.
+    scaler = StandardScaler().fit(raw[data.train])
+    scaled = np.ascontiguousarray(scaler.transform(raw), dtype=np.float32)  # [N, F]
+
+    sym = frame["symbol"].to_numpy()
+    # A window may not cross a symbol, nor a row whose features are missing (warm-up rows that
+    # belong to no split): both start a new run of usable history.
+    missing = ~np.isfinite(scaled).all(axis=1)
+    breaks = np.r_[True, (sym[1:] != sym[:-1]) | missing[:-1]]  # row k starts a run
+    run_start = np.maximum.accumulate(np.where(breaks, np.arange(len(frame)), 0))
+    need = seq_len - 1 if window_end == "inclusive" else seq_len
+
+    def usable(rows: np.ndarray) -> np.ndarray:
+        return rows[rows - need >= run_start[rows]]
+
+    train, val = usable(data.train), usable(data.val)
+    # Rows outside train/val may hold anything (they were not validated); they are never targets.
+    labels = _columns(frame, [f"label_{h}" for h in data.horizons])  # [N, H]
+    weights = _columns(frame, [f"sample_weight_{h}" for h in data.horizons])  # [N, H]
+    device = torch.device(device)
+
+    def put(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.tensor(a, dtype=dtype, device=device)  # a copy: frame arrays may be read-only
+
+    return PreparedData(
+        spec=DataSpec(data.feature_names, data.horizons, data.symbols),
+        seq_len=seq_len,
+        window_end=window_end,
+        features=put(scaled, torch.float32),
+        labels=put(np.clip(labels, -1, 1) + 1, torch.int64),
+        weights=put(weights, torch.float32),
+        symbol_ids=put(pd.Categorical(sym, categories=data.symbols).codes, torch.int64),
+        train=put(train, torch.int64),
+        val=put(val, torch.int64),
+        dropped={"train": len(data.train) - len(train), "val": len(data.val) - len(val)},
+        scaler=scaler,
+        close=frame["close"].to_numpy(np.float64),
+        timestamps=frame["timestamp"].to_numpy(),
+        symbols=sym,
+        fingerprint=data.fingerprint,
+    )
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    values = frame[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
