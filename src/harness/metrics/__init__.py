@@ -1,0 +1,98 @@
+"""Metrics as pure functions: numpy arrays in, plain Python numbers and dicts out (JSON-ready).
+
+- ``classification``: accuracy, macro-F1, per-class scores, confusion (equal to scikit-learn's).
+- ``trading``: bars per year from timestamps; the backtest of "class 2 long, 0 short, 1 flat",
+  per symbol with costs, in numpy (every epoch) and in vectorbt (export, tearsheets), equal.
+- ``selection``: the deflated Sharpe ratio of a study's best trial.
+- ``score``: ``evaluate_split`` (all metrics of a split, per horizon) and ``combine_score``.
+
+vectorbt is imported only inside the ``vectorbt_*`` functions (it takes ~10 s to import).
+"""
+
+from __future__ import annotations
+
+from harness.metrics._names import (
+    ACCURACY,
+    BY_SYMBOL,
+    CONFUSION,
+    DEFLATED_SHARPE,
+    EXPOSURE,
+    F1,
+    MACRO_F1,
+    MAX_DRAWDOWN,
+    N_BARS,
+    N_TRADES,
+    PRECISION,
+    PROFIT_FACTOR,
+    RECALL,
+    SCORE,
+    SHARPE,
+    SUPPORT,
+    TOTAL_RETURN,
+    WIN_RATE,
+    metric_key,
+)
+from harness.metrics.classification import classification_metrics, confusion_matrix
+from harness.metrics.score import (
+    SHARPE_FLOOR,
+    combine_score,
+    evaluate_split,
+    horizon_score,
+    predicted_classes,
+)
+from harness.metrics.selection import deflated_sharpe, expected_max_sharpe
+from harness.metrics.trading import (
+    DEFAULT_COST_BPS,
+    YEAR,
+    backtest,
+    bar_freq,
+    bars_per_year,
+    max_drawdown,
+    sharpe_ratio,
+    strategy_returns,
+    vectorbt_backtest,
+    vectorbt_metrics,
+    vectorbt_portfolios,
+)
+
+__all__ = [
+    "ACCURACY",
+    "BY_SYMBOL",
+    "CONFUSION",
+    "DEFAULT_COST_BPS",
+    "DEFLATED_SHARPE",
+    "EXPOSURE",
+    "F1",
+    "MACRO_F1",
+    "MAX_DRAWDOWN",
+    "N_BARS",
+    "N_TRADES",
+    "PRECISION",
+    "PROFIT_FACTOR",
+    "RECALL",
+    "SCORE",
+    "SHARPE",
+    "SHARPE_FLOOR",
+    "SUPPORT",
+    "TOTAL_RETURN",
+    "WIN_RATE",
+    "YEAR",
+    "backtest",
+    "bar_freq",
+    "bars_per_year",
+    "classification_metrics",
+    "combine_score",
+    "confusion_matrix",
+    "deflated_sharpe",
+    "evaluate_split",
+    "expected_max_sharpe",
+    "horizon_score",
+    "max_drawdown",
+    "metric_key",
+    "predicted_classes",
+    "sharpe_ratio",
+    "strategy_returns",
+    "vectorbt_backtest",
+    "vectorbt_metrics",
+    "vectorbt_portfolios",
+]

@@ -1,0 +1,39 @@
+"""Metric names: the keys of the metric dicts, shared by metrics, training, search and export.
+
+Kept in a module of their own so that the metric modules and the package ``__init__`` can both
+import them without a cycle. Import them from ``harness.metrics``.
+"""
+
+from __future__ import annotations
+
+SCORE = "val_score"
+"""The one number a trial reports each epoch (for pruning) and the study maximizes."""
+
+# classification_metrics
+ACCURACY = "accuracy"
+MACRO_F1 = "macro_f1"
+F1 = "f1"  # per class, list indexed by class 0, 1, 2
+PRECISION = "precision"  # per class
+RECALL = "recall"  # per class
+CONFUSION = "confusion"  # list of lists, rows = true class, columns = predicted class
+SUPPORT = "support"  # true rows per class
+
+# backtest
+SHARPE = "sharpe"  # annualized, per-bar returns, ddof=1
+MAX_DRAWDOWN = "max_drawdown"  # positive fraction of the running peak (0.2 = 20 % down)
+TOTAL_RETURN = "total_return"
+N_TRADES = "n_trades"
+WIN_RATE = "win_rate"  # None when there is no trade
+PROFIT_FACTOR = "profit_factor"  # None when no trade lost
+EXPOSURE = "exposure"  # fraction of bars a position is held over
+N_BARS = "n_bars"
+BY_SYMBOL = "by_symbol"  # {symbol: the same metrics for that symbol alone}
+
+# selection
+DEFLATED_SHARPE = "deflated_sharpe"
+
+
+def metric_key(name: str, horizon: int, *, split: str = "val") -> str:
+    """Flat name of one metric of one horizon, for loggers: ``metric_key("sharpe", 5)`` ->
+    ``"val_sharpe_5"``."""
+    return f"{split}_{name}_{horizon}"

@@ -1,0 +1,111 @@
+"""Scoring one split: every metric per horizon, and the one number a trial maximizes.
+
+``evaluate_split`` is the one function behind both the per-epoch validation report and the
+exported metrics; ``combine_score`` turns its result into the score (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from harness.metrics._names import MACRO_F1, SHARPE
+from harness.metrics.classification import classification_metrics
+from harness.metrics.trading import DEFAULT_COST_BPS, backtest
+
+Reduce = Literal["mean", "min", "max"]
+
+SHARPE_FLOOR = -10.0
+"""Sharpe used in the score when a horizon's Sharpe is not finite (NaN or +-inf: a degenerate
+series from outside ``backtest``, which itself always reports a finite Sharpe). It ranks such a
+trial below any real annualized Sharpe, yet keeps the score finite for samplers and pruners."""
+
+_REDUCE = {"mean": np.mean, "min": np.min, "max": np.max}
+
+
+def predicted_classes(output: ArrayLike) -> np.ndarray:
+    """Class indices [N] from class scores [N, C] (probabilities or logits: argmax) or from
+    class indices [N] (returned as they are)."""
+    arr = np.asarray(output)
+    if arr.ndim == 2:
+        return np.argmax(arr, axis=1)
+    if arr.ndim == 1:
+        return arr
+    raise ValueError(f"expected class scores [N, C] or class indices [N], got shape {arr.shape}")
+
+
+def evaluate_split(
+    outputs: Mapping[int, ArrayLike],
+    targets: Mapping[int, ArrayLike],
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    bars_per_year: float,
+    cost_bps: float = DEFAULT_COST_BPS,
+) -> dict[int, dict[str, Any]]:
+    """Classification metrics and backtest of each horizon of one split.
+
+    `outputs`: per horizon, class scores [N, 3] or predicted classes [N]; `targets`: per horizon,
+    true classes [N] (0 short, 1 neutral, 2 long); `close`, `symbols`: [N], the split's rows in
+    order, grouped by symbol. `bars_per_year`: ``trading.bars_per_year(timestamps, symbols)`` of
+    the split, computed once. Returns ``{h: {**classification_metrics, **backtest}}``.
+    """
+    missing = sorted(set(outputs) - set(targets))
+    if missing:
+        raise KeyError(f"no targets for horizons {missing} (targets have {sorted(targets)})")
+    result: dict[int, dict[str, Any]] = {}
+    for h in sorted(outputs):
+        pred = predicted_classes(outputs[h])
+        result[h] = {
+            **classification_metrics(targets[h], pred),
+            **backtest(pred, close, symbols, bars_per_year=bars_per_year, cost_bps=cost_bps),
+        }
+    return result
+
+
+def horizon_score(metrics: Mapping[str, Any], *, sharpe_weight: float, f1_weight: float) -> float:
+    """sharpe_weight * sharpe + f1_weight * macro_f1 of one horizon (non-finite Sharpe:
+    ``SHARPE_FLOOR``)."""
+    for key in (SHARPE, MACRO_F1):
+        if key not in metrics:
+            raise KeyError(f"metric {key!r} not found (have {sorted(metrics)})")
+    sharpe = float(metrics[SHARPE])
+    if not math.isfinite(sharpe):
+        sharpe = SHARPE_FLOOR
+    f1 = float(metrics[MACRO_F1])
+    if not math.isfinite(f1):
+        raise ValueError(f"macro_f1 must be finite, got {f1}")
+    return sharpe_weight * sharpe + f1_weight * f1
+
+
+def combine_score(
+    per_horizon: Mapping[int, Mapping[str, Any]],
+    *,
+    sharpe_weight: float,
+    f1_weight: float,
+    horizons: Sequence[int] | None = None,
+    reduce: Reduce = "mean",
+) -> float:
+    """The score: ``reduce`` over `horizons` (default: all) of
+    ``sharpe_weight * sharpe_h + f1_weight * macro_f1_h``.
+
+    `per_horizon`: ``evaluate_split``'s result (or any {h: {"sharpe", "macro_f1", ...}}).
+    ``reduce="min"`` scores a trial by its worst horizon, ``"max"`` by its best.
+    """
+    if reduce not in _REDUCE:
+        raise ValueError(f"reduce must be one of {sorted(_REDUCE)}, got {reduce!r}")
+    chosen = sorted(per_horizon) if horizons is None else list(horizons)
+    if not chosen:
+        raise ValueError("combine_score needs at least one horizon")
+    missing = [h for h in chosen if h not in per_horizon]
+    if missing:
+        raise KeyError(f"no metrics for horizons {missing} (have {sorted(per_horizon)})")
+    scores = [
+        horizon_score(per_horizon[h], sharpe_weight=sharpe_weight, f1_weight=f1_weight)
+        for h in chosen
+    ]
+    return float(_REDUCE[reduce](scores))

@@ -1,0 +1,455 @@
+"""Backtest of the classifier's rule: numpy every epoch, vectorbt for export and tearsheets.
+
+The rule (DESIGN.md section 5): at row i's close, predicted class 2 -> long, 0 -> short,
+1 -> flat; the position is held to the next bar of the same symbol.
+
+The simulation is the one ``vbt.Portfolio.from_signals(..., size=np.inf, fees=f)`` runs with
+long and short signals, and the numpy code below reproduces it bar for bar (a test says so, to
+1e-12 in practice):
+
+- Sizing: entering puts all the equity in the position. The notional is equity / (1 + f), so
+  that notional plus its fee f * notional is the equity; f = cost_bps / 1e4 per side.
+- Holding: the position is held in units until the predicted class changes (no rebalancing).
+  A long earns the bar's return r_t = close_t / close_{t-1} - 1 exactly. A short of notional N
+  entered at price P_s is worth N * (2 - P_t / P_s): its bar return is
+  -r_t * P_{t-1} / (2 P_s - P_{t-1}), which is -r_t when the price is still near its entry.
+- Exiting pays f * the notional at exit (for a short: N * P_t / P_s). A reversal (long <-> short)
+  is one order that pays both sides: the exit of the old position and the entry of the new one.
+- End of a symbol: its last row is always flat. Its prediction is unused (it has no next bar),
+  and the position still open is closed at that row's close, paying the exit fee there.
+- Bookkeeping: equity is marked at every close, after that close's trades. The return of row t
+  is equity_t / equity_{t-1} - 1: the move over the bar that ends at row t, on the position
+  taken at row t-1, minus the fees paid at row t's close. The first row of a symbol carries only
+  its entry fee. This is vectorbt's ``Portfolio.returns()``. (Against the simpler
+  "return_i = pos_i * r_i - f * |pos_i - pos_(i-1)|": the move is booked one row later, a short
+  drifts as above, and an entry costs 1 - 1 / (1 + f) = f - f^2 + ... instead of f.)
+
+Symbols: rows come grouped by symbol, and consecutive rows of a symbol are consecutive bars.
+Each symbol is backtested on its own, so no return ever spans two symbols (the seam between them
+is never held: the last row of a symbol is flat). The combined track record is the symbols' bar
+returns laid end to end, in row order: as if one account traded the first symbol's rows, then,
+with what it ended with, the next symbol's. Every combined metric is a metric of that one series
+and of the pooled trades; ``by_symbol`` gives each symbol's alone.
+
+Metrics (plain Python numbers):
+
+- ``sharpe``: mean / std (ddof=1) of the bar returns * sqrt(bars_per_year), risk-free rate 0:
+  vectorbt's ``sharpe_ratio``. 0.0 when it is undefined (fewer than 2 bars, or all bar returns
+  equal, e.g. never in the market), where vectorbt gives NaN or inf.
+- ``max_drawdown``: largest fall from a running peak of equity, as a positive fraction
+  (0.2 = 20 % below the peak); the starting capital counts as a peak, so a loss on the first row
+  is a drawdown (vectorbt's returns-based drawdown starts at the first row's equity instead).
+- ``total_return``: final equity / starting capital - 1.
+- ``n_trades``: positions opened and closed (vectorbt's exit trades; with no accumulation each is
+  one position). A reversal closes one trade and opens another.
+- ``win_rate``: share of trades whose PnL after both fees is > 0; None when there is no trade.
+- ``profit_factor``: sum of winning trades' PnL / |sum of losing trades' PnL|; None when no trade
+  lost (vectorbt gives inf or NaN). PnL in money, on the combined account.
+- ``exposure``: share of rows after whose close a position is held.
+- ``n_bars``: rows.
+
+A short that loses all its equity (the price doubling while short) is not modeled: returns then
+fall below -100 %. Prices of bars of micro futures do not do that within a split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from harness.metrics._names import (
+    BY_SYMBOL,
+    EXPOSURE,
+    MAX_DRAWDOWN,
+    N_BARS,
+    N_TRADES,
+    PROFIT_FACTOR,
+    SHARPE,
+    TOTAL_RETURN,
+    WIN_RATE,
+)
+from harness.metrics.classification import as_class_indices
+
+if TYPE_CHECKING:
+    from vectorbt import Portfolio
+
+DEFAULT_COST_BPS = 1.0
+"""Cost per side, in basis points of the traded notional. Micro futures (MES ~ $25k notional at
+5000 points, MGC ~ $25k at $2500/oz): commission plus exchange and NFA fees come to about
+$0.85 per contract per side (~0.35 bp), half of the one-tick spread to about 0.25 bp (MES:
+$1.25 / 2), and 1 bp leaves some room for slippage on market orders at the close."""
+
+YEAR = pd.Timedelta(days=365.25).as_unit("ns")
+"""The calendar year that bars per year are counted over (and vectorbt's ``year_freq``)."""
+
+_WEEK_NS = pd.Timedelta(weeks=1).value
+_POSITION = np.array([-1.0, 0.0, 1.0])  # class index -> position: 0 short, 1 flat, 2 long
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _symbol_blocks(symbols: ArrayLike, n: int) -> list[tuple[str, int, int]]:
+    """(symbol, start, stop) of each run of equal symbols; ValueError if a symbol comes back."""
+    sym = np.asarray(symbols)
+    if sym.ndim != 1 or sym.size != n:
+        raise ValueError(f"symbols must be 1-D with one entry per row ({n}), got shape {sym.shape}")
+    if n == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, sym[1:] != sym[:-1]])
+    stops = np.r_[starts[1:], n]
+    names = [str(s) for s in sym[starts]]
+    if len(set(names)) != len(names):
+        again = next(s for i, s in enumerate(names) if s in names[:i])
+        raise ValueError(
+            f"rows must be grouped by symbol, but symbol {again!r} comes back after another one"
+        )
+    return list(zip(names, starts.tolist(), stops.tolist(), strict=True))
+
+
+def _prices(close: ArrayLike) -> np.ndarray:
+    out = np.asarray(close, dtype=np.float64)
+    if out.ndim != 1:
+        raise ValueError(f"close must be 1-D, got shape {out.shape}")
+    bad = np.flatnonzero(~np.isfinite(out) | (out <= 0))
+    if bad.size:
+        raise ValueError(f"close must be finite and > 0; rows {bad[:5].tolist()} are not")
+    return out
+
+
+def _positions(pred_class: ArrayLike, n: int) -> np.ndarray:
+    pred = as_class_indices(pred_class, n_classes=3, name="pred_class")
+    if pred.size != n:
+        raise ValueError(f"pred_class has {pred.size} rows, close has {n}")
+    return _POSITION[pred]
+
+
+def _fee(cost_bps: float) -> float:
+    if not (np.isfinite(cost_bps) and cost_bps >= 0):
+        raise ValueError(f"cost_bps must be finite and >= 0, got {cost_bps}")
+    return cost_bps / 1e4
+
+
+def _bar_rate(bars_per_year: float) -> float:
+    if not (np.isfinite(bars_per_year) and bars_per_year > 0):
+        raise ValueError(f"bars_per_year must be finite and > 0, got {bars_per_year}")
+    return float(bars_per_year)
+
+
+# ----------------------------------------------------------------------------- bars per year
+
+
+def bars_per_year(timestamps: ArrayLike, symbols: ArrayLike) -> float:
+    """Bars per calendar year (365.25 days) that the timestamps show, pooled over symbols.
+
+    Market schedules repeat weekly, so each symbol contributes the bars of the whole weeks that
+    start at its first bar, and the time of those weeks: ``sum(bars_s) / sum(weeks_s) * 1 year``
+    (a symbol spanning less than a week contributes its n - 1 bar intervals and its span).
+    Weekends, holidays and session breaks are in the weeks, so this is the count of bars a year
+    of this market actually has: ~261 for daily business-day bars (~252 with exchange
+    holidays), 8766 for hourly 24/7 bars, ~72,000 for 5-minute bars of a 23-hour futures session
+    five days a week; exact for any schedule that repeats weekly. Whole weeks keep a split that
+    ends on a Friday from dropping the weekend after it (which overstates the rate by about
+    2 / (7 * weeks)). Counting bars per calendar date instead would break on sessions that cross
+    midnight (a Sunday-evening futures open would count as a trading day).
+
+    `timestamps`: anything ``pandas.DatetimeIndex`` accepts (tz-aware is fine), strictly
+    increasing within each symbol; rows grouped by symbol.
+    """
+    ns = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
+    bars, span = 0, 0
+    for name, start, stop in _symbol_blocks(symbols, ns.size):
+        t = ns[start:stop]
+        if np.any(np.diff(t) <= 0):
+            raise ValueError(f"timestamps of symbol {name!r} must be strictly increasing")
+        if t.size < 2:
+            continue
+        weeks = int(t[-1] - t[0]) // _WEEK_NS
+        if weeks:
+            bars += int(np.searchsorted(t, t[0] + weeks * _WEEK_NS))  # bars in the whole weeks
+            span += weeks * _WEEK_NS
+        else:
+            bars += t.size - 1
+            span += int(t[-1] - t[0])
+    if bars == 0:
+        raise ValueError("bars_per_year needs a symbol with at least two bars")
+    return bars / (span / YEAR.value)
+
+
+# ----------------------------------------------------------------------------- numpy backtest
+
+
+@dataclass(frozen=True)
+class _Book:
+    """Result of one simulation over all rows (see the module docstring)."""
+
+    returns: np.ndarray  # [N] float64 bar returns of the combined account
+    position: np.ndarray  # [N] float64 position held after each row's close: -1, 0, +1
+    blocks: list[tuple[str, int, int]]  # (symbol, start, stop)
+    entry_row: np.ndarray  # [T] int64 row of each trade's entry, in row order
+    pnl: np.ndarray  # [T] float64 PnL of each trade after fees, starting capital = 1
+
+
+def _simulate(pred_class: ArrayLike, close: ArrayLike, symbols: ArrayLike, f: float) -> _Book:
+    price = _prices(close)
+    n = price.size
+    pos = _positions(pred_class, n)
+    blocks = _symbol_blocks(symbols, n)
+    rows = np.arange(n)
+    first = np.zeros(n, dtype=bool)
+    last = np.zeros(n, dtype=bool)
+    first[[b[1] for b in blocks]] = True
+    last[[b[2] - 1 for b in blocks]] = True
+
+    pos[last] = 0.0  # the open position is closed at the symbol's last close
+    prev = np.empty(n)  # position held over the bar that ends at row t
+    prev[:1] = 0.0
+    prev[1:] = pos[:-1]
+    prev[first] = 0.0
+    change = pos != prev
+    opened = np.maximum.accumulate(np.where(change, rows, 0))  # row the position after t opened
+    entry_price = price[np.r_[0, opened[:-1]]]  # of the position held over the bar ending at t
+    prev_price = np.r_[price[0], price[:-1]]
+
+    long, short = prev > 0, prev < 0
+    growth = np.ones(n)  # equity before row t's trades / equity after row t-1's
+    growth[long] = price[long] / prev_price[long]
+    x = price[short] / entry_price[short]
+    growth[short] = (2.0 - x) / (2.0 - prev_price[short] / entry_price[short])
+    held = np.ones(n)  # |notional / equity| of the held position at row t's close, before trading
+    held[short] = x / (2.0 - x)
+    exit_factor = np.where(change & (prev != 0), 1.0 - f * held, 1.0)
+    entry_factor = np.where(change & (pos != 0), 1.0 / (1.0 + f), 1.0)
+    factor = growth * exit_factor * entry_factor
+    equity = np.cumprod(factor)
+
+    entries = np.flatnonzero(change & (pos != 0))
+    exits = np.flatnonzero(change & (prev != 0))  # same count: every position gets closed
+    ratio = price[exits] / price[entries]
+    pnl_per_notional = pos[entries] * (ratio - 1.0) - f * (1.0 + ratio)
+    # Right after an entry the whole equity is the notional (weight 1).
+    pnl = pnl_per_notional * equity[entries]
+    return _Book(factor - 1.0, pos, blocks, entries, pnl)
+
+
+def sharpe_ratio(returns: ArrayLike, *, bars_per_year: float) -> float:
+    """Annualized Sharpe of bar returns: mean / std(ddof=1) * sqrt(bars_per_year).
+
+    0.0 when undefined: fewer than two bars, or all bar returns equal (vectorbt: NaN / inf).
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size < 2 or np.ptp(r) == 0:
+        return 0.0
+    return float(r.mean() / r.std(ddof=1) * np.sqrt(_bar_rate(bars_per_year)))
+
+
+def max_drawdown(returns: ArrayLike) -> float:
+    """Largest fall of equity from its running peak, as a positive fraction; the starting
+    capital counts as a peak. 0.0 for no bars."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size == 0:
+        return 0.0
+    equity = np.cumprod(1.0 + r)
+    peak = np.maximum.accumulate(np.maximum(equity, 1.0))
+    return float(np.max(1.0 - equity / peak))
+
+
+def _trade_stats(pnl: np.ndarray) -> dict[str, Any]:
+    gross_win = float(pnl[pnl > 0].sum())
+    gross_loss = float(-pnl[pnl < 0].sum())
+    return {
+        N_TRADES: int(pnl.size),
+        WIN_RATE: float(np.mean(pnl > 0)) if pnl.size else None,
+        PROFIT_FACTOR: gross_win / gross_loss if gross_loss > 0 else None,
+    }
+
+
+def _series_stats(
+    returns: np.ndarray, in_market: np.ndarray, pnl: np.ndarray, bars_per_year: float
+) -> dict[str, Any]:
+    return {
+        SHARPE: sharpe_ratio(returns, bars_per_year=bars_per_year),
+        MAX_DRAWDOWN: max_drawdown(returns),
+        TOTAL_RETURN: float(np.prod(1.0 + returns) - 1.0),
+        **_trade_stats(pnl),
+        EXPOSURE: float(np.mean(in_market)) if in_market.size else 0.0,
+        N_BARS: int(returns.size),
+    }
+
+
+def strategy_returns(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    cost_bps: float = DEFAULT_COST_BPS,
+) -> np.ndarray:
+    """Bar returns [N] of the combined account (the series every combined metric is of)."""
+    return _simulate(pred_class, close, symbols, _fee(cost_bps)).returns
+
+
+def backtest(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    bars_per_year: float,
+    cost_bps: float = DEFAULT_COST_BPS,
+) -> dict[str, Any]:
+    """Backtest predicted classes [N] on close prices [N] of the symbols [N] (module docstring).
+
+    Returns ``{sharpe, max_drawdown, total_return, n_trades, win_rate, profit_factor, exposure,
+    n_bars, by_symbol: {symbol: the same without by_symbol}}``. `bars_per_year` annualizes
+    Sharpe: take it from ``bars_per_year(timestamps, symbols)``.
+    """
+    rate = _bar_rate(bars_per_year)
+    book = _simulate(pred_class, close, symbols, _fee(cost_bps))
+    in_market = book.position != 0
+    out = _series_stats(book.returns, in_market, book.pnl, rate)
+    by_symbol = {}
+    for name, start, stop in book.blocks:
+        lo, hi = np.searchsorted(book.entry_row, [start, stop])
+        by_symbol[name] = _series_stats(
+            book.returns[start:stop], in_market[start:stop], book.pnl[lo:hi], rate
+        )
+    out[BY_SYMBOL] = by_symbol
+    return out
+
+
+# ----------------------------------------------------------------------------- vectorbt
+
+
+def bar_freq(bars_per_year: float) -> pd.Timedelta:
+    """The bar length to give vectorbt (``freq``) so that its annualization factor
+    ``year_freq / freq`` is `bars_per_year` when ``year_freq = YEAR``. vectorbt's own default
+    (365-day year over the nominal bar length) overstates Sharpe for markets that close."""
+    return YEAR / _bar_rate(bars_per_year)
+
+
+def vectorbt_portfolios(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    bars_per_year: float,
+    cost_bps: float = DEFAULT_COST_BPS,
+    timestamps: ArrayLike | None = None,
+    init_cash: float = 1.0,
+) -> dict[str, Portfolio]:
+    """One ``vbt.Portfolio`` per symbol, running the simulation of the module docstring.
+
+    Each symbol's portfolio starts with the cash the previous one ended with (the combined
+    account); the first starts with `init_cash`. With `timestamps` the portfolios are indexed by
+    them (for plots), else by row number. ``freq`` is set to ``bar_freq(bars_per_year)``; pass
+    ``year_freq=YEAR`` wherever vectorbt annualizes (``pf.stats(settings=dict(year_freq=YEAR))``,
+    ``pf.get_returns_acc(year_freq=YEAR)``).
+    """
+    import vectorbt as vbt  # slow to import (~10 s): only where vectorbt is wanted
+
+    f = _fee(cost_bps)
+    price = _prices(close)
+    n = price.size
+    pos = _positions(pred_class, n)
+    blocks = _symbol_blocks(symbols, n)
+    stamps = None if timestamps is None else pd.DatetimeIndex(timestamps)
+    if stamps is not None and stamps.size != n:
+        raise ValueError(f"timestamps has {stamps.size} rows, close has {n}")
+    freq = bar_freq(bars_per_year)
+
+    portfolios: dict[str, Portfolio] = {}
+    cash = float(init_cash)
+    for name, start, stop in blocks:
+        index = pd.RangeIndex(stop - start) if stamps is None else stamps[start:stop]
+        p = pos[start:stop].copy()
+        p[-1] = 0.0  # closed at the symbol's last close
+        pf = vbt.Portfolio.from_signals(
+            pd.Series(price[start:stop], index=index, name=name),
+            entries=p > 0,
+            exits=p == 0,
+            short_entries=p < 0,
+            short_exits=p == 0,
+            size=np.inf,  # all the equity, fee included
+            size_type="amount",
+            accumulate=False,
+            upon_opposite_entry="reverse",  # long <-> short in one order
+            fees=f,
+            init_cash=cash,
+            freq=freq,
+        )
+        cash = float(pf.final_value())
+        portfolios[name] = pf
+    return portfolios
+
+
+def _finite_or(value: Any, default: float | None) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else default
+
+
+def vectorbt_metrics(
+    portfolios: Mapping[str, Portfolio], *, bars_per_year: float
+) -> dict[str, Any]:
+    """The metric dict of ``backtest``, computed by vectorbt from ``vectorbt_portfolios``."""
+    freq = bar_freq(bars_per_year)
+
+    def returns_acc(values: np.ndarray) -> Any:
+        return pd.Series(values).vbt.returns(freq=freq, year_freq=YEAR)
+
+    def drawdown(values: np.ndarray) -> float:
+        # A leading zero return puts the starting capital in as the first peak.
+        return -float(returns_acc(np.r_[0.0, values]).max_drawdown())
+
+    by_symbol, all_returns, all_in_market, all_pnl = {}, [], [], []
+    for name, pf in portfolios.items():
+        returns = pf.returns().to_numpy()
+        in_market = pf.position_mask().to_numpy()
+        trades = pf.trades
+        if int(trades.closed.count()) != int(trades.count()):
+            raise ValueError(f"portfolio of {name!r} ends with an open position")
+        by_symbol[name] = {
+            SHARPE: _finite_or(pf.get_returns_acc(year_freq=YEAR).sharpe_ratio(), 0.0),
+            MAX_DRAWDOWN: drawdown(returns),
+            TOTAL_RETURN: float(pf.total_return()),
+            N_TRADES: int(trades.count()),
+            WIN_RATE: _finite_or(trades.win_rate(), None),
+            PROFIT_FACTOR: _finite_or(trades.profit_factor(), None),
+            EXPOSURE: float(pf.position_coverage()),
+            N_BARS: int(returns.size),
+        }
+        all_returns.append(returns)
+        all_in_market.append(in_market)
+        all_pnl.append(trades.pnl.values)
+
+    returns = np.concatenate(all_returns) if all_returns else np.empty(0)
+    pnl = np.concatenate(all_pnl) if all_pnl else np.empty(0)
+    acc = returns_acc(returns)
+    out = {
+        SHARPE: _finite_or(acc.sharpe_ratio(), 0.0),
+        MAX_DRAWDOWN: drawdown(returns),
+        TOTAL_RETURN: float(acc.total()),
+        **_trade_stats(pnl),
+        EXPOSURE: float(np.mean(np.concatenate(all_in_market))) if returns.size else 0.0,
+        N_BARS: int(returns.size),
+        BY_SYMBOL: by_symbol,
+    }
+    return out
+
+
+def vectorbt_backtest(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    bars_per_year: float,
+    cost_bps: float = DEFAULT_COST_BPS,
+) -> dict[str, Any]:
+    """``backtest`` computed by vectorbt: ``vectorbt_metrics(vectorbt_portfolios(...))``."""
+    portfolios = vectorbt_portfolios(
+        pred_class, close, symbols, bars_per_year=bars_per_year, cost_bps=cost_bps
+    )
+    return vectorbt_metrics(portfolios, bars_per_year=bars_per_year)
