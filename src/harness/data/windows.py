@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,9 @@ WindowEnd = Literal["inclusive", "exclusive"]
 close, where the position is taken). `exclusive`: rows i-L..i-1, the Phase 2 document's choice."""
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
+    """A NamedTuple, so Lightning moves it between devices without copying it first."""
+
     x: torch.Tensor  # [B, L, F] float32
     y: torch.Tensor  # [B, H] int64 class indices
     w: torch.Tensor  # [B, H] float32 sample weights
@@ -60,6 +61,16 @@ class PreparedData:
     def split(self, name: Literal["train", "val"]) -> torch.Tensor:
         return {"train": self.train, "val": self.val}[name]
 
+    def tail(self, name: Literal["train", "val"], n: int | None) -> torch.Tensor:
+        """The last `n` rows of a split, shared among its symbols: one recent block each."""
+        rows = self.split(name)
+        if n is None or n >= len(rows):
+            return rows
+        ids = self.symbol_ids[rows]
+        per_symbol = max(1, n // self.spec.n_symbols)
+        blocks = [rows[ids == s][-per_symbol:] for s in range(self.spec.n_symbols)]
+        return torch.cat(blocks)
+
     def windows(self) -> torch.Tensor:
         """All windows as a view [N - L + 1, L, F]; window k covers rows k..k+L-1."""
         n, f = self.features.shape
@@ -69,7 +80,7 @@ class PreparedData:
         # Window of row i starts at i-L+1 (inclusive) or i-L (exclusive): never past row i.
         start = rows - self.seq_len + (1 if self.window_end == "inclusive" else 0)
         return Batch(
-            x=self.windows()[start],  # [B, L, F], one gather
+            x=torch.index_select(self.windows(), 0, start),  # [B, L, F], one gather
             y=self.labels[rows],
             w=self.weights[rows],
             symbol=self.symbol_ids[rows],
@@ -119,7 +130,9 @@ class WindowLoader:
         self._passes = 0
 
     def __len__(self) -> int:
-        n = -(-len(self.rows) // self.batch_size)
+        # Shuffled (training) passes drop a last short batch: BatchNorm cannot train on one row.
+        full, rest = divmod(len(self.rows), self.batch_size)
+        n = full + (1 if rest and not (self.shuffle and full) else 0)
         return n if self.max_batches is None else min(n, self.max_batches)
 
     def __iter__(self) -> Iterator[Batch]:

@@ -1,0 +1,325 @@
+"""One contract for every model in MODELS, then each model's own promises."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import Tensor, nn
+
+from harness.data.spec import N_CLASSES, DataSpec, logits_key
+from harness.models import MODELS, model_config
+from harness.models.nhits import POOLING_PRESETS
+from harness.models.patchtst import forward_per_channel
+
+SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"
+SPEC = DataSpec(
+    feature_names=tuple(f"feature_{i}" for i in range(5)),
+    horizons=(1, 5, 20),
+    symbols=("MES", "MGC"),
+)
+BATCH = 8
+# The real Configs, shrunk so that a test takes milliseconds.
+SMALL: dict[str, dict[str, Any]] = {
+    "nhits": {
+        "seq_len": 32,
+        "mlp_units": 32,
+        "latent_size": 8,
+        "latent_channels": 2,
+        "head_hidden": 16,
+    },
+    "tft": {"seq_len": 32, "hidden_size": 16, "n_heads": 4, "hidden_continuous_size": 4},
+    "patchtst": {
+        "seq_len": 32,
+        "patch_len": 8,
+        "stride": 4,
+        "d_model": 16,
+        "n_heads": 4,
+        "n_layers": 2,
+        "d_ff": 32,
+        "head_hidden": 16,
+    },
+}
+NAMES = sorted(MODELS)
+
+
+def small_model(name: str, *, seed: int = 0, **overrides: Any) -> tuple[Any, nn.Module]:
+    config = model_config(name, {**SMALL[name], **overrides})
+    torch.manual_seed(seed)
+    return config, MODELS[name].build(config, SPEC)
+
+
+def batch(
+    seq_len: int, *, n: int = BATCH, n_features: int = SPEC.n_features, seed: int = 0
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """X [n, L, F], symbol [n], y [n, H] class indices, w [n, H] sample weights."""
+    g = torch.Generator().manual_seed(seed)
+    h = len(SPEC.horizons)
+    x = torch.randn(n, seq_len, n_features, generator=g)
+    symbol = torch.randint(0, SPEC.n_symbols, (n,), generator=g)
+    y = torch.randint(0, N_CLASSES, (n, h), generator=g)
+    w = torch.rand(n, h, generator=g) + 0.5
+    return x, symbol, y, w
+
+
+def weighted_ce(out: dict[str, Tensor], y: Tensor, w: Tensor) -> Tensor:
+    """Sum over horizons of the sample-weighted mean cross-entropy."""
+    total = torch.zeros(())
+    for k, h in enumerate(SPEC.horizons):
+        ce = F.cross_entropy(out[logits_key(h)], y[:, k], reduction="none")  # [B]
+        total = total + (ce * w[:, k]).sum() / w[:, k].sum()
+    return total
+
+
+def zero_by_design(name: str) -> bool:
+    """Key-projection biases: softmax ignores a shift shared by all keys, so their grad is ~0."""
+    return name.endswith(".bias") and ("W_K" in name or "k_layers" in name)
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+def test_small_overrides_cover_every_model() -> None:
+    assert set(SMALL) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_gives_finite_logits_per_horizon(name: str) -> None:
+    config, model = small_model(name)
+    x, symbol, _, _ = batch(config.seq_len)
+    out = model(x, symbol)
+    assert set(out) == {logits_key(h) for h in SPEC.horizons}
+    for logits in out.values():
+        assert logits.shape == (BATCH, N_CLASSES)
+        assert logits.dtype == torch.float32
+        assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weighted_loss_is_finite(name: str) -> None:
+    config, model = small_model(name)
+    x, symbol, y, w = batch(config.seq_len)
+    assert torch.isfinite(weighted_ce(model(x, symbol), y, w))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_reach_every_parameter(name: str) -> None:
+    config, model = small_model(name)
+    x, symbol, y, w = batch(config.seq_len)
+    weighted_ce(model(x, symbol), y, w).backward()
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert [n for n, p in trainable if p.grad is None] == []
+    dead = [n for n, p in trainable if not p.grad.any() and not zero_by_design(n)]
+    assert dead == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_adam_step_changes_parameters(name: str) -> None:
+    config, model = small_model(name)
+    x, symbol, y, w = batch(config.seq_len)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    weighted_ce(model(x, symbol), y, w).backward()
+    optimizer.step()
+    stepped = [n for n, p in model.named_parameters() if p.grad is not None and p.grad.any()]
+    assert stepped
+    assert [n for n in stepped if torch.equal(before[n], model.get_parameter(n))] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_round_trip(name: str) -> None:
+    config, model = small_model(name, seed=0)
+    x, symbol, _, _ = batch(config.seq_len)
+    model(x, symbol)  # a train-mode pass moves BatchNorm running stats off their initial values
+    model.eval()
+    _, fresh = small_model(name, seed=1)
+    fresh.load_state_dict(model.state_dict())
+    fresh.eval()
+    with torch.no_grad():
+        expected, got = model(x, symbol), fresh(x, symbol)
+    for key in expected:
+        assert torch.equal(expected[key], got[key])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoint_with_config_loads_weights_only(name: str, tmp_path: Path) -> None:
+    config, model = small_model(name)
+    model.eval()
+    path = tmp_path / f"{name}.pth"
+    torch.save({"state_dict": model.state_dict(), "config": dataclasses.asdict(config)}, path)
+
+    loaded = torch.load(path, weights_only=True)
+    restored_config = model_config(name, loaded["config"])
+    restored = MODELS[name].build(restored_config, SPEC)
+    restored.load_state_dict(loaded["state_dict"])
+    restored.eval()
+
+    assert restored_config == config
+    x, symbol, _, _ = batch(config.seq_len)
+    with torch.no_grad():
+        expected, got = model(x, symbol), restored(x, symbol)
+    for key in expected:
+        assert torch.equal(expected[key], got[key])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_config_runs_at_full_size(name: str) -> None:
+    config = MODELS[name].config()
+    spec = dataclasses.replace(SPEC, feature_names=tuple(f"f{i}" for i in range(50)))
+    torch.manual_seed(0)
+    model = MODELS[name].build(config, spec).eval()
+    x, symbol, _, _ = batch(128, n=4, n_features=50)
+    assert config.seq_len == 128
+    with torch.no_grad():
+        out = model(x, symbol)
+    assert all(v.shape == (4, N_CLASSES) and torch.isfinite(v).all() for v in out.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_search_space_fixed_section_is_a_valid_config(name: str) -> None:
+    space = yaml.safe_load((SEARCH_SPACES / f"{name}.yaml").read_text())
+    assert space["model"] == name
+    assert model_config(name, space["fixed"]) == MODELS[name].config()
+
+
+# --- model_config ------------------------------------------------------------------------------
+
+
+def test_model_config_defaults_equal_the_dataclass_defaults() -> None:
+    for name, model_def in MODELS.items():
+        assert model_config(name, {}) == model_def.config()
+
+
+def test_model_config_rejects_unknown_key() -> None:
+    with pytest.raises(ValueError, match="learning_rate"):
+        model_config("nhits", {"dropout": 0.1, "learning_rate": 1.0e-3})
+
+
+def test_model_config_rejects_unknown_model() -> None:
+    with pytest.raises(ValueError, match="lstm"):
+        model_config("lstm", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value"),
+    [
+        ("tft", "hidden_size", "128"),
+        ("tft", "hidden_size", 128.0),
+        ("tft", "hidden_size", True),
+        ("patchtst", "revin", 1),
+        ("nhits", "dropout", "0.2"),
+        ("nhits", "dropout", False),
+        ("nhits", "pooling", 3),
+    ],
+)
+def test_model_config_rejects_wrong_type(name: str, key: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=key):
+        model_config(name, {key: value})
+
+
+def test_model_config_takes_an_int_for_a_float() -> None:
+    config = model_config("tft", {"dropout": 0})
+    assert config.dropout == 0.0
+    assert isinstance(config.dropout, float)
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "message"),
+    [
+        ("patchtst", {"n_heads": 3}, "n_heads"),
+        ("patchtst", {"patch_len": 200}, "patch_len"),
+        ("tft", {"n_heads": 5}, "n_heads"),
+        ("nhits", {"pooling": "nope"}, "pooling"),
+        ("nhits", {"pooling": "deep", "seq_len": 8}, "pooling"),
+        ("nhits", {"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_config_rejects_invalid_values(name: str, values: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        model_config(name, values)
+
+
+# --- per model ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", sorted(POOLING_PRESETS))
+def test_nhits_builds_every_pooling_preset(preset: str) -> None:
+    config, model = small_model("nhits", pooling=preset)
+    x, symbol, _, _ = batch(config.seq_len)
+    assert model(x, symbol)[logits_key(20)].shape == (BATCH, N_CLASSES)
+
+
+@pytest.mark.parametrize("name", ["nhits", "patchtst"])
+def test_fixed_length_models_reject_another_window_length(name: str) -> None:
+    config, model = small_model(name)
+    x, symbol, _, _ = batch(config.seq_len + 1)
+    with pytest.raises(ValueError, match="L="):
+        model(x, symbol)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_patchtst_batched_pass_equals_per_channel_loop(norm: str) -> None:
+    config, model = small_model("patchtst", norm=norm, revin_affine=True)
+    x, symbol, _, _ = batch(config.seq_len)
+    model(x, symbol)  # train-mode pass: BatchNorm running stats are no longer the identity
+    model.eval()
+    with torch.no_grad():
+        batched, looped = model(x, symbol), forward_per_channel(model, x, symbol)
+    for key in batched:
+        torch.testing.assert_close(looped[key], batched[key], atol=1e-5, rtol=0)
+
+
+def test_patchtst_patches_end_at_the_last_step() -> None:
+    # 30 steps, patches of 8 every 4: 6 patches cover steps 2..29, so steps 0..1 are unused.
+    config, model = small_model("patchtst", seq_len=30)
+    model.eval()
+    x, symbol, _, _ = batch(config.seq_len)
+    changed_old, changed_new = x.clone(), x.clone()
+    changed_old[:, :2] += 1.0
+    changed_new[:, -1] += 1.0
+    with torch.no_grad():
+        base, old, new = model(x, symbol), model(changed_old, symbol), model(changed_new, symbol)
+    assert torch.equal(base[logits_key(1)], old[logits_key(1)])
+    assert not torch.equal(base[logits_key(1)], new[logits_key(1)])
+
+
+def test_tft_interpret_gives_normalized_importance_and_attention() -> None:
+    config, model = small_model("tft")
+    model.eval()
+    x, symbol, _, _ = batch(config.seq_len)
+    weights = model.interpret(x, symbol)
+    importance, attention = weights["feature_importance"], weights["attention"]
+    assert importance.shape == (BATCH, SPEC.n_features)
+    assert attention.shape == (BATCH, config.seq_len)
+    assert (importance >= 0).all() and (attention >= 0).all()
+    torch.testing.assert_close(importance.sum(dim=1), torch.ones(BATCH))
+    torch.testing.assert_close(attention.sum(dim=1), torch.ones(BATCH))
+
+
+def test_tft_uses_the_symbol() -> None:
+    config, model = small_model("tft")
+    model.eval()
+    x, _, _, _ = batch(config.seq_len)
+    with torch.no_grad():
+        mes = model(x, torch.zeros(BATCH, dtype=torch.long))
+        mgc = model(x, torch.ones(BATCH, dtype=torch.long))
+    assert not torch.equal(mes[logits_key(1)], mgc[logits_key(1)])
+
+
+@pytest.mark.slow
+def test_importing_models_leaves_the_forecasting_libraries_unloaded() -> None:
+    code = (
+        "import sys, harness.models; "
+        "print(sorted(m for m in ('neuralforecast', 'pytorch_forecasting') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
