@@ -1,0 +1,216 @@
+"""Search spaces: a YAML file -> typed object -> `trial.suggest_*` -> one flat config.
+
+    model: patchtst
+    fixed:  {seq_len: 128, learning_rate: 1.0e-4}      # defaults: the seed's config
+    params:                                             # what a trial samples
+      learning_rate: {type: float, low: 1.0e-5, high: 1.0e-2, log: true}
+      d_model:       {type: categorical, choices: [64, 128, 256]}
+      patching:      {type: preset, choices: {p16s8: {patch_len: 16, stride: 8}, ...}}
+
+A `preset` is a categorical of named bundles of values, so list-like or coupled options persist
+in Optuna as one scalar. Every combination of choices (and every range's ends) is built into a
+config when the file is loaded, so a constraint (heads divide d_model, stride <= patch_len <=
+seq_len) holds by construction and no trial fails for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import optuna
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import HarnessError
+from harness.training.config import ConfigError, RunConfig, config_keys
+
+Scalar = bool | int | float | str
+T = TypeVar("T", bound="BaseModel")
+_MAX_COMBINATIONS = 50_000
+
+
+class SpaceError(HarnessError):
+    """A search space or objective file that cannot be used; the message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class FloatParam(_Strict):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> FloatParam:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        if self.log and self.step is not None:
+            raise ValueError("log and step cannot be combined")
+        return self
+
+    def suggest(self, trial: optuna.Trial, name: str) -> float:
+        return trial.suggest_float(name, self.low, self.high, log=self.log, step=self.step)
+
+    def corners(self) -> list[float]:
+        return [self.low, self.high]
+
+
+class IntParam(_Strict):
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+
+    @model_validator(mode="after")
+    def _range(self) -> IntParam:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+    def suggest(self, trial: optuna.Trial, name: str) -> int:
+        return trial.suggest_int(name, self.low, self.high, log=self.log, step=self.step)
+
+    def corners(self) -> list[int]:
+        return [self.low, self.high]
+
+
+class CategoricalParam(_Strict):
+    type: Literal["categorical"]
+    choices: list[Scalar] = Field(min_length=1)
+
+    def suggest(self, trial: optuna.Trial, name: str) -> Scalar:
+        return trial.suggest_categorical(name, self.choices)
+
+    def corners(self) -> list[Scalar]:
+        return list(self.choices)
+
+
+class PresetParam(_Strict):
+    type: Literal["preset"]
+    choices: dict[str, dict[str, Scalar]] = Field(min_length=1)
+
+    def suggest(self, trial: optuna.Trial, name: str) -> str:
+        return trial.suggest_categorical(name, list(self.choices))
+
+    def corners(self) -> list[str]:
+        return list(self.choices)
+
+
+Param = Annotated[
+    FloatParam | IntParam | CategoricalParam | PresetParam, Field(discriminator="type")
+]
+
+
+class SearchSpace(_Strict):
+    model: str
+    fixed: dict[str, Scalar] = {}
+    params: dict[str, Param] = {}
+
+    def flat(self, sampled: dict[str, Any]) -> dict[str, Any]:
+        """The flat config: fixed values, then sampled ones, presets expanded into their keys."""
+        values: dict[str, Any] = {"model": self.model, **self.fixed}
+        for name, value in sampled.items():
+            param = self.params[name]
+            if isinstance(param, PresetParam):
+                values.update(param.choices[value])
+            else:
+                values[name] = value
+        return values
+
+    def suggest(self, trial: optuna.Trial) -> RunConfig:
+        sampled = {name: p.suggest(trial, name) for name, p in self.params.items()}
+        return RunConfig.from_flat(self.flat(sampled), where=f"search space of {self.model}")
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[
+            :12
+        ]
+
+
+def load_space(path: Path) -> SearchSpace:
+    """Parse, type-check and check every combination of `path`; errors name file and key."""
+    space = parse_yaml(path, SearchSpace)
+    keys = config_keys(space.model) if _known_model(space.model) else set()
+    if not keys:
+        raise SpaceError(f"{path}: model: unknown model {space.model!r}")
+    for section, names in (("fixed", space.fixed), ("params", space.params)):
+        for name in names:
+            if name not in keys and not isinstance(space.params.get(name), PresetParam):
+                raise SpaceError(f"{path}: {section}.{name}: unknown key for {space.model}")
+    for name, param in space.params.items():
+        if isinstance(param, PresetParam):
+            for choice, bundle in param.choices.items():
+                for key in bundle:
+                    if key not in keys:
+                        raise SpaceError(
+                            f"{path}: params.{name}.choices.{choice}.{key}: unknown key for "
+                            f"{space.model}"
+                        )
+    _check_combinations(space, path)
+    return space
+
+
+def _check_combinations(space: SearchSpace, path: Path) -> None:
+    names = list(space.params)
+    grids = [space.params[n].corners() for n in names]
+    total = 1
+    for g in grids:
+        total *= len(g)
+    if total > _MAX_COMBINATIONS:
+        raise SpaceError(
+            f"{path}: params: {total} combinations of choices and range ends; at most "
+            f"{_MAX_COMBINATIONS} can be checked (merge coupled options into presets)"
+        )
+    for combo in itertools.product(*grids):
+        try:
+            RunConfig.from_flat(space.flat(dict(zip(names, combo, strict=True))))
+        except ConfigError as exc:
+            shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, combo, strict=True))
+            raise SpaceError(f"{path}: the combination {shown} is invalid: {exc}") from None
+
+
+def _known_model(name: str) -> bool:
+    try:
+        config_keys(name)
+    except KeyError:
+        return False
+    return True
+
+
+def parse_yaml(path: Path, schema: type[T]) -> T:
+    """Read a YAML file into `schema`; any problem is a SpaceError naming the file and key."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise SpaceError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise SpaceError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpaceError(f"{path}: expected a mapping at the top, found {type(raw).__name__}")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            # drop pydantic's union-member names ("float", "int", ...) from the key path
+            loc = [str(p) for p in err["loc"] if p not in ("float", "int", "categorical", "preset")]
+            value = (
+                f" (got {err['input']!r})"
+                if "input" in err and not isinstance(err["input"], dict)
+                else ""
+            )
+            problems.append(f"{'.'.join(loc) or '<top>'}: {err['msg']}{value}")
+        raise SpaceError(f"{path}: " + "; ".join(problems)) from None

@@ -1,0 +1,169 @@
+"""The one LightningModule that trains any model: weighted multi-horizon CE, Phase 2 metrics.
+
+The plain nn.Module (models/) knows nothing of losses, optimizers or metrics; this owns them.
+Every epoch it evaluates, in eval mode, the validation rows and the train rows, and logs the score
+under the name the pruning callback and the objective read (``metrics.SCORE``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.data import Batch, PreparedData, logits_key
+from harness.metrics import SCORE, combine_score, evaluate_split
+from harness.training.config import ScoreConfig, TrainConfig
+
+VAL_LOSS = "val_loss"
+TRAIN_LOSS = "train_loss"
+EVAL_SPLITS = ("val", "train")  # validation dataloader 0 and 1
+
+
+class DivergedError(RuntimeError):
+    """The training loss became NaN or inf."""
+
+
+def weighted_loss(
+    outputs: dict[str, torch.Tensor],
+    batch: Batch,
+    *,
+    horizons: tuple[int, ...],
+    alphas: list[float],
+    class_weights: torch.Tensor | None,
+) -> torch.Tensor:
+    """sum_h alpha_h * CE(logits_h, y_h) averaged with the sample weights w_h."""
+    total = torch.zeros((), device=batch.x.device)
+    for k, h in enumerate(horizons):
+        ce = F.cross_entropy(  # [B]
+            outputs[logits_key(h)].float(),
+            batch.y[:, k],
+            weight=None if class_weights is None else class_weights[k],
+            reduction="none",
+        )
+        w = batch.w[:, k]
+        total = total + alphas[k] * (ce * w).sum() / w.sum().clamp_min(1e-12)
+    return total
+
+
+def balanced_class_weights(data: PreparedData) -> torch.Tensor:
+    """[H, 3] inverse class frequencies of the train rows, normalized to mean 1 per horizon."""
+    y = data.labels[data.train]  # [N_train, H]
+    counts = torch.stack([torch.bincount(y[:, k], minlength=3) for k in range(y.shape[1])]).float()
+    inv = counts.sum(1, keepdim=True) / counts.clamp_min(1.0)
+    return inv / inv.mean(1, keepdim=True)
+
+
+class Phase2Module(pl.LightningModule):
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        data: PreparedData,
+        config: TrainConfig,
+        score: ScoreConfig,
+        bars_per_year: float,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.data = data
+        self.config = config
+        self.score = score
+        self.bars_per_year = bars_per_year
+        self.horizons = data.spec.horizons
+        self.alphas = config.alphas(self.horizons)
+        weights = balanced_class_weights(data) if config.class_weights == "balanced" else None
+        self.register_buffer("class_weights", weights, persistent=False)
+        self.history: list[dict[str, Any]] = []  # one entry per epoch, see on_validation_epoch_end
+        self._collected: dict[int, list[tuple[torch.Tensor, torch.Tensor, float, int]]] = {}
+
+    def forward(self, x: torch.Tensor, symbol: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.net(x, symbol)
+
+    def _loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+        return weighted_loss(
+            outputs,
+            batch,
+            horizons=self.horizons,
+            alphas=self.alphas,
+            class_weights=self.class_weights,
+        )
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self._loss(self(batch.x, batch.symbol), batch)
+        if not torch.isfinite(loss):
+            raise DivergedError(
+                f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}"
+            )
+        self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(batch.x))
+        return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        outputs = self(batch.x, batch.symbol)
+        loss = self._loss(outputs, batch)
+        pred = torch.stack([outputs[logits_key(h)].argmax(-1) for h in self.horizons], 1)  # [B, H]
+        self._collected.setdefault(dataloader_idx, []).append(
+            (batch.rows, pred, float(loss) * len(batch.x), len(batch.x))
+        )
+
+    def on_validation_epoch_end(self) -> None:
+        entry: dict[str, Any] = {"epoch": self.current_epoch}
+        for idx, split in enumerate(EVAL_SPLITS):
+            parts = self._collected.get(idx)
+            if not parts:
+                continue
+            rows = torch.cat([p[0] for p in parts]).cpu().numpy()
+            pred = torch.cat([p[1] for p in parts]).cpu().numpy()
+            entry[f"{split}_eval_loss"] = sum(p[2] for p in parts) / sum(p[3] for p in parts)
+            entry[split] = self.evaluate(rows, pred)
+        self._collected = {}
+        if "val" not in entry:
+            return
+        score = combine_score(
+            entry["val"],
+            sharpe_weight=self.score.sharpe_weight,
+            f1_weight=self.score.f1_weight,
+            horizons=self.score.horizons,
+            reduce=self.score.reduce,  # type: ignore[arg-type]
+        )
+        entry[SCORE] = score
+        entry[VAL_LOSS] = entry["val_eval_loss"]
+        self.log(SCORE, score if math.isfinite(score) else float("nan"))
+        self.log(VAL_LOSS, entry[VAL_LOSS])
+        if not self.trainer.sanity_checking:
+            self.history.append(entry)
+
+    def evaluate(self, rows: np.ndarray, pred: np.ndarray) -> dict[int, dict[str, Any]]:
+        """Every Phase 2 metric per horizon for predictions `pred` [N, H] of positions `rows`."""
+        order = np.argsort(rows, kind="stable")  # the backtest walks bars in time order
+        rows, pred = rows[order], pred[order]
+        labels = self.data.labels[torch.as_tensor(rows, device=self.data.device)].cpu().numpy()
+        return evaluate_split(
+            {h: pred[:, k] for k, h in enumerate(self.horizons)},
+            {h: labels[:, k] for k, h in enumerate(self.horizons)},
+            self.data.close[rows],
+            self.data.symbols[rows],
+            bars_per_year=self.bars_per_year,
+            cost_bps=self.score.cost_bps,
+        )
+
+    def configure_optimizers(self) -> Any:
+        c = self.config
+        optimizer_type = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
+        optimizer = optimizer_type(
+            self.net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay
+        )
+        if c.scheduler == "none":
+            return optimizer
+        if c.scheduler == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=c.max_epochs)
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=0.5, patience=max(1, c.patience // 2)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": VAL_LOSS}}
