@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import HarnessError
+
+# Kept here, not imported: `harness --help` should not wait for torch.
+MODEL_NAMES = ("nhits", "tft", "patchtst")
+DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 
 console = Console()
 errors = Console(stderr=True)
@@ -26,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HarnessError as exc:
         errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted.", highlight=False)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +52,77 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-data", help="validate a Phase 1 dataset and summarize it")
     _data_arg(p)
     p.set_defaults(run=_check_data)
+
+    p = sub.add_parser("train", help="train one model with its default config")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    _data_arg(p)
+    _caps_args(p)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable), e.g. --set learning_rate=3e-4",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="epoch-by-epoch log file (default: results/train/{model}_training.log)",
+    )
+    p.set_defaults(run=_train)
+
+    p = sub.add_parser("search", help="tune a model with Optuna; resumable, parallel")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=50,
+        help="finished trials the study should hold (a rerun completes the rest)",
+    )
+    _data_arg(p)
+    _storage_args(p)
+    p.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
+    p.add_argument(
+        "--timeout", type=float, default=None, help="stop starting trials after S seconds"
+    )
+    p.add_argument("--seed", type=int, default=0, help="study seed (sampler, trial seeds)")
+    _caps_args(p)
+    p.add_argument("--space", type=Path, default=None, help="default: search_spaces/{model}.yaml")
+    p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
+    p.set_defaults(run=_search)
+
+    p = sub.add_parser(
+        "status", help="studies in a storage: trials by state, best score and params"
+    )
+    p.add_argument("--storage", default=DEFAULT_STORAGE)
+    p.set_defaults(run=_status)
+
+    p = sub.add_parser("dashboard", help="optuna-dashboard on the storage, bound to localhost")
+    p.add_argument("--storage", default=DEFAULT_STORAGE)
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(run=_dashboard)
     return parser
+
+
+def _caps_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epochs", type=int, default=None, help="cap epochs (smoke runs)")
+    p.add_argument(
+        "--max-batches",
+        type=int,
+        default=None,
+        help="cap batches per epoch and per evaluation (smoke runs)",
+    )
+
+
+def _storage_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        help=f"Optuna storage URL (default {DEFAULT_STORAGE}; postgresql://... to share)",
+    )
+    p.add_argument("--study", default=None, help="study name (default: from model and dataset)")
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -59,7 +138,7 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace):
     from harness.data import load_dataset
 
-    return load_dataset(args.data, say=lambda line: console.print(line, highlight=False))
+    return load_dataset(args.data, say=_say)
 
 
 def _demo_data(args: argparse.Namespace) -> int:
@@ -80,14 +159,28 @@ def _check_data(args: argparse.Namespace) -> int:
         f"{', '.join(map(str, s.horizons))}, {s.bars_per_year:,.0f} bars per year",
         highlight=False,
     )
-    table = Table("symbol", "rows", "first", "last", "train", "val", "test", "gap train→val",
-                  "gap val→test", title="rows per symbol and split")  # fmt: skip
+    table = Table(
+        "symbol",
+        "rows",
+        "first",
+        "last",
+        "train",
+        "val",
+        "test",
+        "gap train→val",
+        "gap val→test",
+        title="rows per symbol and split",
+    )
     for row in s.symbols:
         table.add_row(
-            row.symbol, str(row.rows), row.first, row.last,
+            row.symbol,
+            str(row.rows),
+            row.first,
+            row.last,
             *(str(row.split_rows[k]) for k in ("train", "val", "test")),
-            str(row.gap_train_val), str(row.gap_val_test),
-        )  # fmt: skip
+            str(row.gap_train_val),
+            str(row.gap_val_test),
+        )
     console.print(table)
     labels = Table("horizon", "split", "-1", "0", "+1", title="label shares")
     for h, by_split in s.label_shares.items():
@@ -97,3 +190,143 @@ def _check_data(args: argparse.Namespace) -> int:
     if s.n_purged:
         console.print(f"{s.n_purged} train rows purged (labels reaching into val).")
     return 0
+
+
+def _project_file(folder: str, model: str, given: Path | None) -> Path:
+    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's."""
+    if given is not None:
+        return given
+    here = Path(folder) / f"{model}.yaml"
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parents[2] / folder / f"{model}.yaml"
+
+
+def _parse_sets(items: list[str]) -> dict[str, object]:
+    import yaml
+
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"--set {item!r}: expected KEY=VALUE")
+        value = yaml.safe_load(text)
+        if isinstance(value, str):  # PyYAML reads 1e-4 as a string
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        values[key.strip()] = value
+    return values
+
+
+def _train(args: argparse.Namespace) -> int:
+    from harness.data import prepare
+    from harness.search.objective import load_objective
+    from harness.search.space import load_space
+    from harness.training import RunConfig, device_for_training, fit
+
+    space = load_space(_project_file("search_spaces", args.model, None))
+    spec = load_objective(_project_file("objectives", args.model, None))
+    data = _load(args)
+    fixed = space.for_data(demo=data.is_demo).fixed
+    run = RunConfig.from_flat(
+        {"model": args.model, **fixed, **_parse_sets(args.set)}, where="--set"
+    )
+    prepared = prepare(
+        data,
+        seq_len=run.seq_len,
+        window_end=run.train.window_end,  # type: ignore[arg-type]
+        device=device_for_training(),
+    )
+    log = args.log or Path("results/train") / f"{args.model}_training.log"
+    console.print(
+        f"training {args.model} on {len(prepared.train)} windows, validating on "
+        f"{len(prepared.val)} ({prepared.device}); log: {log}",
+        highlight=False,
+    )
+    from harness.training.report import EpochLog, epoch_table_header, epoch_table_row
+
+    budget = spec.budget_for(data)
+    with EpochLog(log, run) as write:
+        console.print(epoch_table_header(data.horizons), highlight=False)
+
+        def report(entry: dict) -> None:
+            write(entry)
+            console.print(epoch_table_row(entry, data.horizons), highlight=False)
+
+        result = fit(
+            run,
+            prepared,
+            spec.score_config(),
+            seed=args.seed,
+            max_epochs=args.epochs,
+            max_batches=args.max_batches or budget.batches_per_epoch,
+            eval_batches=args.max_batches,
+            train_eval_rows=budget.train_eval_rows,
+            report=report,
+            progress=console.is_terminal,
+        )
+    console.print(
+        f"best epoch {result.best_epoch}: score {result.score:.4f} "
+        f"({result.epochs} epochs, {result.seconds:.0f} s)",
+        highlight=False,
+    )
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from harness.search.display import SearchDisplay
+    from harness.search.objective import Caps
+    from harness.search.run import SearchRequest, prepare_search, run_search
+
+    request = SearchRequest(
+        model=args.model,
+        trials=args.trials,
+        space_file=_project_file("search_spaces", args.model, args.space),
+        objective_file=_project_file("objectives", args.model, args.objective),
+        data=args.data,
+        storage=args.storage,
+        study=args.study,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        seed=args.seed,
+        caps=Caps(epochs=args.epochs, batches=args.max_batches),
+    )
+    prepared = prepare_search(request, say=_say)
+    display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
+    try:
+        with display:
+            trials = run_search(prepared, on_trial=display.trial_done, on_tick=display.tick)
+    except KeyboardInterrupt:
+        errors.print(
+            f"interrupted: the running trial is marked failed, finished trials are kept. "
+            f"Run the same command to finish the remaining trials of {prepared.study_name!r}.",
+            highlight=False,
+        )
+        return 130
+    display.summary(trials)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from harness.search.display import status_table
+    from harness.search.study import open_storage
+
+    console.print(status_table(open_storage(args.storage)))
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from harness.search.study import open_storage
+
+    open_storage(args.storage)  # a clear error for a bad URL, before the server starts
+    console.print(f"optuna-dashboard on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    # the executable installed beside this Python, whatever the PATH
+    exe = Path(sys.executable).with_name("optuna-dashboard")
+    cmd = [str(exe), args.storage, "--host", "127.0.0.1", "--port", str(args.port)]
+    return subprocess.call(cmd)
+
+
+def _say(line: str) -> None:
+    console.print(line, highlight=False, soft_wrap=True)

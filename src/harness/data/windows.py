@@ -97,9 +97,13 @@ class PreparedData:
         max_batches: int | None = None,
     ) -> WindowLoader:
         return WindowLoader(
-            self, self.split(split), batch_size=batch_size, shuffle=shuffle, seed=seed,
+            self,
+            self.split(split),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
             max_batches=max_batches,
-        )  # fmt: skip
+        )
 
 
 class WindowLoader:

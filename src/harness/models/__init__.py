@@ -9,6 +9,7 @@ config. Importing this package is cheap: the forecasting libraries load when a m
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ def _check_type(expected: type, value: Any) -> Any:
     return value if isinstance(value, expected) else None
 
 
+@functools.cache
+def _hints(config_type: type) -> dict[str, Any]:
+    """Field name -> type, in field order (resolving annotations is slow: once per class)."""
+    hints = typing.get_type_hints(config_type)
+    return {f.name: hints[f.name] for f in dataclasses.fields(config_type)}
+
+
 def model_config(name: str, values: Mapping[str, Any]) -> Any:
     """The Config of model ``name``: its defaults, overridden by ``values``.
 
@@ -51,8 +59,8 @@ def model_config(name: str, values: Mapping[str, Any]) -> Any:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
     config_type = MODELS[name].config
-    types = typing.get_type_hints(config_type)
-    fields = [f.name for f in dataclasses.fields(config_type)]
+    types = _hints(config_type)
+    fields = list(types)
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ValueError(f"{name} config: unknown keys {unknown}; known: {fields}")

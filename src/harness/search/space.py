@@ -114,10 +114,29 @@ Param = Annotated[
 ]
 
 
+class DemoOverride(_Strict):
+    """Values and distributions that replace the top-level ones on the embedded demo dataset,
+    sized so a demo search fits a laptop's CPU (the full space is sized for a GPU)."""
+
+    fixed: dict[str, Scalar] = {}
+    params: dict[str, Param] = {}
+
+
 class SearchSpace(_Strict):
     model: str
     fixed: dict[str, Scalar] = {}
     params: dict[str, Param] = {}
+    demo: DemoOverride | None = None
+
+    def for_data(self, *, demo: bool) -> SearchSpace:
+        """The space a study on this dataset samples: the demo override merged in, key by key."""
+        if not demo or self.demo is None:
+            return self.model_copy(update={"demo": None})
+        return SearchSpace(
+            model=self.model,
+            fixed={**self.fixed, **self.demo.fixed},
+            params={**self.params, **self.demo.params},
+        )
 
     def flat(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """The flat config: fixed values, then sampled ones, presets expanded into their keys."""
@@ -143,24 +162,31 @@ class SearchSpace(_Strict):
 def load_space(path: Path) -> SearchSpace:
     """Parse, type-check and check every combination of `path`; errors name file and key."""
     space = parse_yaml(path, SearchSpace)
-    keys = config_keys(space.model) if _known_model(space.model) else set()
-    if not keys:
+    if not _known_model(space.model):
         raise SpaceError(f"{path}: model: unknown model {space.model!r}")
+    _check_keys(space, path, prefix="")
+    if space.demo is not None:
+        _check_keys(space.for_data(demo=True), path, prefix="demo.")
+    for demo in (False, True) if space.demo else (False,):
+        _check_combinations(space.for_data(demo=demo), path)
+    return space
+
+
+def _check_keys(space: SearchSpace, path: Path, *, prefix: str) -> None:
+    keys = config_keys(space.model)
     for section, names in (("fixed", space.fixed), ("params", space.params)):
         for name in names:
             if name not in keys and not isinstance(space.params.get(name), PresetParam):
-                raise SpaceError(f"{path}: {section}.{name}: unknown key for {space.model}")
+                raise SpaceError(f"{path}: {prefix}{section}.{name}: unknown key for {space.model}")
     for name, param in space.params.items():
         if isinstance(param, PresetParam):
             for choice, bundle in param.choices.items():
                 for key in bundle:
                     if key not in keys:
                         raise SpaceError(
-                            f"{path}: params.{name}.choices.{choice}.{key}: unknown key for "
-                            f"{space.model}"
+                            f"{path}: {prefix}params.{name}.choices.{choice}.{key}: unknown key "
+                            f"for {space.model}"
                         )
-    _check_combinations(space, path)
-    return space
 
 
 def _check_combinations(space: SearchSpace, path: Path) -> None:

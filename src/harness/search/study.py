@@ -8,12 +8,13 @@ write lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import optuna
 import sqlalchemy
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.errors import HarnessError
@@ -24,6 +25,9 @@ HEARTBEAT_SECONDS = int(os.environ.get("HARNESS_HEARTBEAT_SECONDS", "10"))
 GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
 MAX_RETRIES = 2  # a trial whose worker died is run again at most this often
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+# Heartbeats are "experimental" in Optuna's words, and stable since 2.9; the warning is noise.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 class StorageError(HarnessError):
@@ -49,7 +53,7 @@ def open_storage(url: str) -> RDBStorage:
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_SECONDS,
             grace_period=GRACE_SECONDS,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=MAX_RETRIES),
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

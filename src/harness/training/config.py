@@ -114,9 +114,12 @@ class RunConfig:
         return cls(model=name, net=net, train=train)
 
 
+_TRAIN_HINTS = typing.get_type_hints(TrainConfig)
+
+
 def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
     """TrainConfig values with int accepted for float; anything else of the wrong type rejected."""
-    hints = typing.get_type_hints(TrainConfig)
+    hints = _TRAIN_HINTS
     out = {}
     for key, value in values.items():
         expected = hints[key]

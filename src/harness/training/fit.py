@@ -205,7 +205,8 @@ def predict_proba(
 class _quiet_lightning:
     """Lightning's banners and data-loader hints are noise here; real warnings still show."""
 
-    _LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning_fabric")
+    # neuralforecast imports pytorch_lightning, which then logs our Trainer's banners too
+    _LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning")
 
     def __enter__(self) -> None:
         self._levels = [logging.getLogger(name).level for name in self._LOGGERS]

@@ -1,0 +1,221 @@
+"""`harness search`: workers that run trials until the study holds N finished ones.
+
+Each worker (the calling process for --jobs 1, else J spawned processes) loads the data once,
+then loops: reap stale trials of dead workers, stop when finished + running trials reach N, run
+one trial. Progress is read back from the storage, so the display shows every worker's trials,
+on this machine or others.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from harness.data import Phase1Data, load_dataset
+from harness.errors import HarnessError
+from harness.search.objective import Caps, Objective, load_objective
+from harness.search.space import load_space
+from harness.search.study import check_study, n_finished, open_storage
+from harness.training import device_for_training
+
+MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    model: str
+    trials: int
+    space_file: Path
+    objective_file: Path
+    data: Path | None = None
+    storage: str = "sqlite:///studies/harness.db"
+    study: str | None = None
+    jobs: int = 1
+    timeout: float | None = None
+    seed: int = 0
+    caps: Caps = field(default_factory=Caps)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: SearchRequest
+    study_name: str
+    objective: Objective
+
+
+def default_study_name(model: str, data: Phase1Data) -> str:
+    """Model and dataset: demo studies never share a name with studies of real data."""
+    return f"{model}-{'demo' if data.is_demo else 'data'}-{data.fingerprint[:8]}"
+
+
+def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> Prepared:
+    """Everything that can be wrong with a request is found here, before any worker starts."""
+    if request.trials < 1:
+        raise HarnessError(f"--trials must be >= 1, got {request.trials}")
+    if request.jobs < 1:
+        raise HarnessError(f"--jobs must be >= 1, got {request.jobs}")
+    space = load_space(request.space_file)
+    spec = load_objective(request.objective_file)
+    for path, model in ((request.space_file, space.model), (request.objective_file, spec.model)):
+        if model != request.model:
+            raise HarnessError(f"{path}: model: {model!r}, but the search is for {request.model!r}")
+    data = load_dataset(request.data, say=say)
+    objective = Objective(
+        space=space.for_data(demo=data.is_demo),
+        spec=spec,
+        data=data,
+        seed=request.seed,
+        caps=request.caps,
+    )
+    name = request.study or default_study_name(request.model, data)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our display reports studies and trials
+    storage = open_storage(request.storage)
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction="maximize", load_if_exists=True
+    )
+    check_study(study, expected_attrs(objective))
+    return Prepared(request=request, study_name=name, objective=objective)
+
+
+def expected_attrs(objective: Objective) -> dict[str, str]:
+    return {
+        "model": objective.space.model,
+        "data_fingerprint": objective.data.fingerprint,
+        "objective": objective.digest(),
+    }
+
+
+def run_search(
+    prepared: Prepared,
+    *,
+    on_trial: Callable[[FrozenTrial], None] | None = None,
+    on_tick: Callable[[list[FrozenTrial]], None] | None = None,
+) -> list[FrozenTrial]:
+    """Run the workers to the end; `on_trial` hears of each trial that finishes, `on_tick` gets
+    the study's trials about once a second. Returns the study's trials."""
+    request = prepared.request
+    watcher = _Watcher(prepared, on_trial=on_trial, on_tick=on_tick)
+    watcher.start()
+    try:
+        if request.jobs == 1:
+            _work(prepared, worker=0, threads=None)
+        else:
+            ctx = mp.get_context("spawn")
+            threads = max(1, (os.cpu_count() or 1) // request.jobs)
+            procs = [
+                ctx.Process(target=_work, args=(prepared, k, threads), daemon=True)
+                for k in range(request.jobs)
+            ]
+            for p in procs:
+                p.start()
+            try:
+                for p in procs:
+                    p.join()
+            except KeyboardInterrupt:
+                for p in procs:  # they got the same Ctrl-C: let them close their trials
+                    p.join(timeout=60)
+                raise
+            failed = [
+                f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode
+            ]
+            if failed:
+                raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+    finally:
+        watcher.stop()
+    return watcher.trials()
+
+
+def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
+    """One worker: trials until the study is done, the time is up, or trials keep failing."""
+    import torch
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the watcher reports every trial
+    if threads is None:
+        _run_trials(prepared, worker)
+        return
+    # A spawned worker: one Ctrl-C ends the run quietly; errors become a message and exit code 2.
+    torch.set_num_threads(threads)
+    try:
+        _run_trials(prepared, worker)
+    except KeyboardInterrupt:
+        return
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run_trials(prepared: Prepared, worker: int) -> None:
+    request = prepared.request
+    objective = replace(prepared.objective, device=device_for_training())
+    storage = open_storage(request.storage)
+    study = optuna.load_study(
+        study_name=prepared.study_name,
+        storage=storage,
+        sampler=objective.spec.make_sampler(request.seed + worker),
+        pruner=objective.spec.make_pruner(objective.budget),
+    )
+    deadline = math.inf if request.timeout is None else time.monotonic() + request.timeout
+    fails = 0
+    while time.monotonic() < deadline:
+        optuna.storages.fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        running = sum(t.state == TrialState.RUNNING for t in trials)
+        if n_finished(trials) + running >= request.trials:
+            return
+        # Failures of any kind end the trial, not the search (Optuna records the reason).
+        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
+        last = study.get_trials(deepcopy=False)[-1]
+        fails = fails + 1 if last.state == TrialState.FAIL else 0
+        if fails >= MAX_FAILS_IN_A_ROW:
+            reason = last.system_attrs.get("fail_reason") or last.user_attrs.get("fail_reason")
+            raise HarnessError(
+                f"worker {worker}: {fails} trials in a row failed; the last one with: {reason}"
+            )
+
+
+class _Watcher:
+    """Polls the storage about once a second and reports trials as they finish."""
+
+    def __init__(self, prepared: Prepared, *, on_trial, on_tick) -> None:  # type: ignore[no-untyped-def]
+        self.storage = open_storage(prepared.request.storage)
+        self.name = prepared.study_name
+        self.on_trial = on_trial
+        self.on_tick = on_tick
+        self._seen: set[int] = {t.number for t in self.trials() if t.state.is_finished()}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def trials(self) -> list[FrozenTrial]:
+        return self.storage.get_all_trials(self.storage.get_study_id_from_name(self.name))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()  # the last trials that finished
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self._poll()
+
+    def _poll(self) -> None:
+        trials = self.trials()
+        for t in trials:
+            if t.state.is_finished() and t.number not in self._seen:
+                self._seen.add(t.number)
+                if self.on_trial:
+                    self.on_trial(t)
+        if self.on_tick:
+            self.on_tick(trials)
