@@ -62,12 +62,20 @@ class HyperbandPruner(_Strict):
     reduction_factor: int = Field(default=3, ge=2)
 
 
+class ThresholdPruner(_Strict):
+    """Prunes a trial as soon as its score falls below `lower` (after `n_warmup_steps` epochs)."""
+
+    type: Literal["threshold"]
+    lower: float
+    n_warmup_steps: int = Field(default=0, ge=0)
+
+
 class NoPruner(_Strict):
     type: Literal["none"]
 
 
 PrunerSection = Annotated[
-    MedianPruner | SuccessiveHalvingPruner | HyperbandPruner | NoPruner,
+    MedianPruner | SuccessiveHalvingPruner | HyperbandPruner | ThresholdPruner | NoPruner,
     Field(discriminator="type"),
 ]
 
@@ -116,6 +124,8 @@ class ObjectiveSpec(_Strict):
                 max_resource=budget.max_epochs,
                 reduction_factor=p.reduction_factor,
             )
+        if isinstance(p, ThresholdPruner):
+            return optuna.pruners.ThresholdPruner(lower=p.lower, n_warmup_steps=p.n_warmup_steps)
         return optuna.pruners.NopPruner()
 
     def make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
@@ -206,7 +216,8 @@ class Objective:
                 report=epochs.append,
             )
         except optuna.TrialPruned:
-            trial.set_user_attr("epochs", len(epochs))
+            # pruned after validating an epoch whose report (at epoch end) never came
+            trial.set_user_attr("epochs", len(epochs) + 1)
             trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
             raise
         except (DivergedError, torch.OutOfMemoryError) as exc:

@@ -25,7 +25,7 @@ from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
 from harness.search.objective import Caps, Objective, load_objective
 from harness.search.space import load_space
-from harness.search.study import check_study, n_finished, open_storage
+from harness.search.study import HEARTBEAT_SECONDS, check_study, n_finished, open_storage
 from harness.training import device_for_training
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
@@ -169,9 +169,14 @@ def _run_trials(prepared: Prepared, worker: int) -> None:
     while time.monotonic() < deadline:
         optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
-        running = sum(t.state == TrialState.RUNNING for t in trials)
-        if n_finished(trials) + running >= request.trials:
+        finished = n_finished(trials)
+        if finished >= request.trials:
             return
+        if finished + sum(t.state == TrialState.RUNNING for t in trials) >= request.trials:
+            # Other workers run the last trials. Wait: one may fail (and need a successor), or
+            # be a dead worker's, which the heartbeat check fails and retries after its grace.
+            time.sleep(HEARTBEAT_SECONDS)
+            continue
         # Failures of any kind end the trial, not the search (Optuna records the reason).
         study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
         last = study.get_trials(deepcopy=False)[-1]

@@ -1,0 +1,144 @@
+"""Search spaces and objectives: every shipped YAML loads and samples; bad ones name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from harness.cli import main
+from harness.search.objective import load_objective
+from harness.search.space import SpaceError, load_space
+from harness.training import RunConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))
+OBJECTIVES = sorted((ROOT / "objectives").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("demo", [False, True])
+def test_every_space_samples_valid_configs(path: Path, demo: bool) -> None:
+    space = load_space(path).for_data(demo=demo)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        run = space.suggest(trial)
+        assert isinstance(run, RunConfig)
+        assert run.model == path.stem
+        study.tell(trial, 0.0)
+    assert len(study.trials) == 20
+
+
+@pytest.mark.parametrize("path", OBJECTIVES, ids=lambda p: p.stem)
+def test_every_objective_loads(path: Path) -> None:
+    spec = load_objective(path)
+    assert spec.model == path.stem
+    assert spec.make_pruner(spec.budget) is not None
+    assert isinstance(spec.make_sampler(0), optuna.samplers.TPESampler)
+
+
+def _space(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return path
+
+
+BAD_SPACES = {
+    "unknown fixed key": ("model: nhits\nfixed: {mlp_unitz: 3}\n", "fixed.mlp_unitz: unknown key"),
+    "unknown param key": (
+        "model: nhits\nparams:\n  widht: {type: int, low: 1, high: 3}\n",
+        "params.widht: unknown key",
+    ),
+    "float written 1e-4": (
+        "model: nhits\nparams:\n  learning_rate: {type: float, low: 1e-5, high: 1.0e-2}\n",
+        "params.learning_rate.low",
+    ),
+    "bad range": (
+        "model: nhits\nparams:\n  dropout: {type: float, low: 0.3, high: 0.1}\n",
+        "params.dropout: Value error, low (0.3) must be below high (0.1)",
+    ),
+    "unknown distribution": (
+        "model: nhits\nparams:\n  dropout: {type: uniform, low: 0.0, high: 0.1}\n",
+        "params.dropout",
+    ),
+    "unknown top-level key": ("model: nhits\nfixd: {}\n", "fixd: Extra inputs are not permitted"),
+    "unknown model": ("model: lstm\n", "model: unknown model 'lstm'"),
+    "wrong type in fixed": ("model: nhits\nfixed: {batch_size: '64'}\n", "batch_size must be int"),
+    "constraint broken": (
+        "model: patchtst\nparams:\n  n_heads: {type: categorical, choices: [3, 4]}\n",
+        "n_heads=3",
+    ),
+    "not yaml": ("model: [nhits\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPACES))
+def test_bad_space_is_an_error_naming_file_and_key(case: str, tmp_path: Path) -> None:
+    text, expected = BAD_SPACES[case]
+    path = _space(tmp_path, text)
+    with pytest.raises(SpaceError) as info:
+        load_space(path)
+    message = str(info.value)
+    assert message.startswith(str(path))
+    assert expected in message
+
+
+def test_preset_expands_into_its_keys(tmp_path: Path) -> None:
+    path = _space(
+        tmp_path,
+        "model: patchtst\nparams:\n  patching:\n    type: preset\n    choices:\n"
+        "      a: {patch_len: 8, stride: 4}\n      b: {patch_len: 32, stride: 16}\n",
+    )
+    space = load_space(path)
+    run = space.suggest(optuna.trial.FixedTrial({"patching": "b"}))
+    assert (run.net.patch_len, run.net.stride) == (32, 16)
+
+
+def test_demo_override_replaces_keys_it_names(tmp_path: Path) -> None:
+    path = _space(
+        tmp_path,
+        "model: nhits\nfixed: {mlp_units: 512, dropout: 0.1}\ndemo:\n  fixed: {mlp_units: 32}\n",
+    )
+    space = load_space(path)
+    demo = space.for_data(demo=True).suggest(optuna.trial.FixedTrial({}))
+    full = space.for_data(demo=False).suggest(optuna.trial.FixedTrial({}))
+    assert (demo.net.mlp_units, demo.net.dropout) == (32, 0.1)
+    assert full.net.mlp_units == 512
+
+
+def test_cli_reports_a_bad_space_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _space(tmp_path, "model: nhits\nfixed: {nope: 1}\n")
+    code = main(
+        [
+            "search",
+            "--model",
+            "nhits",
+            "--space",
+            str(path),
+            "--trials",
+            "1",
+            "--storage",
+            f"sqlite:///{tmp_path}/s.db",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "fixed.nope: unknown key" in err and "Traceback" not in err
+
+
+def test_cli_rejects_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--model", "lstm"])
+    assert info.value.code == 2
+    assert "invalid choice: 'lstm'" in capsys.readouterr().err
+
+
+def test_bad_objective_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "objective.yaml"
+    path.write_text("model: nhits\npruner: {type: median, n_startup: 3}\n")
+    with pytest.raises(SpaceError, match=r"objective.yaml: pruner.median.n_startup"):
+        load_objective(path)
