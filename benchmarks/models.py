@@ -9,9 +9,9 @@
 
 A train step is what `fit` does per batch: forward, the weighted multi-horizon loss, backward and
 an Adam step, on random windows already on the device, so the numbers are the models' own cost
-(benchmarks/data_pipeline.py measures the batches). Each rate is taken after warm-up steps, over
-about `--seconds` seconds, and never fewer than `--min-steps` steps: TFT at seed size runs a few
-steps per second at most on a CPU.
+(benchmarks/data_pipeline.py measures the batches). Each rate is taken after a second of warm-up
+(one step at least), over about `--seconds` seconds and `--min-steps` steps at least: TFT at seed
+size takes seconds per step on a CPU.
 
 PatchTST encodes each of its F channels with one shared transformer; the model does it in one
 batched pass over B * F series, `models.patchtst.forward_per_channel` in a loop of F passes over
@@ -71,19 +71,23 @@ def rate(
     *,
     batch: int,
     seconds: float,
-    warmup: int,
+    warmup: float,
     min_steps: int,
     device: torch.device,
 ) -> tuple[float, int]:
-    """Windows per second of `step` (and the steps timed), after `warmup` untimed steps."""
+    """Windows per second of `step`, and the steps timed. Untimed warm-up first (allocator,
+    thread pool, lazy inits): steps for `warmup` seconds, one at least."""
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    for _ in range(warmup):
-        step()
+    start = time.perf_counter()
+    step()
     sync()
+    while time.perf_counter() - start < warmup:
+        step()
+        sync()
     steps, start = 0, time.perf_counter()
     while steps < min_steps or time.perf_counter() - start < seconds:
         step()
@@ -155,7 +159,7 @@ def channel_rates(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=3.0, help="timed seconds per measurement")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps before each measurement")
+    p.add_argument("--warmup", type=float, default=1.0, help="untimed seconds before each rate")
     p.add_argument("--min-steps", type=int, default=2, help="timed steps at least")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = p.parse_args()

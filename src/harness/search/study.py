@@ -47,6 +47,8 @@ def open_storage(url: str) -> RDBStorage:
         engine_kwargs = {"connect_args": {"timeout": 120}}
     elif url.startswith("postgresql"):
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+        if url.startswith("postgresql://"):  # the driver installed with harness, whatever the
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # SQLAlchemy default
     try:
         storage = RDBStorage(
             url,

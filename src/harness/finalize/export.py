@@ -1,0 +1,425 @@
+"""One model's export: best trial -> retrain (K seeds) -> predictions, metrics, files, commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import joblib
+import numpy as np
+import optuna
+import pandas as pd
+import torch
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+from torch import nn
+
+from harness.data import Phase1Data, PreparedData, prepare
+from harness.errors import HarnessError
+from harness.finalize import layout
+from harness.finalize.checkpoint import EnsembleNet, members, save_checkpoint
+from harness.finalize.report import (
+    SplitResult,
+    dump_json,
+    interpretable,
+    interpretation,
+    plotly_js,
+    score_split,
+    tearsheet_html,
+)
+from harness.finalize.staging import Staging
+from harness.metrics import SHARPE, bars_per_year, deflated_sharpe, strategy_returns
+from harness.search.objective import ObjectiveSpec, train_val_gap
+from harness.search.study import FINISHED, best_trial
+from harness.training import FitResult, RunConfig, device_for_training, fit, predict_proba, seed_for
+from harness.training.report import epoch_line
+
+# Rows per evaluation batch in fit (max(batch_size, 512)): a smoke run (max_batches) scores train
+# metrics on as many recent train rows as its per-epoch evaluation saw.
+EVAL_BATCH = 512
+
+
+class ExportError(HarnessError):
+    """One model cannot be exported (no study, no complete trial, other data...)."""
+
+
+@dataclass(frozen=True)
+class ModelExport:
+    """What one model's export wrote."""
+
+    model: str
+    study: str
+    trial: int
+    seeds: tuple[int, ...]
+    files: tuple[Path, ...]
+    summary: dict[str, Any]  # the content of reports/{model}_metrics.json
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password, for messages and reports."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy parses: nothing to hide either
+        return url
+
+
+def load_study(storage: RDBStorage, url: str, name: str, model: str) -> optuna.Study:
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = optuna.get_all_study_names(storage)
+        known = ", ".join(repr(n) for n in names) if names else "none"
+        raise ExportError(
+            f"{model}: study {name!r} not found in {redact(url)} (studies there: {known}). "
+            f"Run `harness search --model {model}` first, or name the study to finalize."
+        ) from None
+    made_for = study.user_attrs.get("model")
+    if made_for is not None and made_for != model:
+        raise ExportError(
+            f"{model}: study {name!r} in {redact(url)} is a study of {made_for!r}, not {model!r}."
+        )
+    return study
+
+
+def pick_trial(study: optuna.Study, url: str, model: str, data: Phase1Data) -> FrozenTrial:
+    best = best_trial(study)
+    if best is None:
+        states = pd.Series([t.state.name.lower() for t in study.get_trials(deepcopy=False)])
+        seen = ", ".join(f"{n} {s}" for s, n in states.value_counts().items()) or "no trials"
+        raise ExportError(
+            f"{model}: study {study.study_name!r} in {redact(url)} has no complete trial "
+            f"({seen}). Run `harness search --model {model}` until a trial completes."
+        )
+    fingerprint = best.user_attrs.get("data_fingerprint")
+    if fingerprint != data.fingerprint:
+        raise ExportError(
+            f"{model}: trial {best.number} of study {study.study_name!r} was trained on another "
+            f"dataset (fingerprint {fingerprint}, this data {data.fingerprint}); finalize with "
+            "the data the study searched on."
+        )
+    if "config" not in best.user_attrs:
+        raise ExportError(
+            f"{model}: trial {best.number} of study {study.study_name!r} holds no config "
+            "(user attribute 'config'); it was not made by `harness search`."
+        )
+    return best
+
+
+def check_val_covered(prepared: PreparedData, data: Phase1Data, model: str) -> None:
+    """Phase 3 needs every model to predict every val row (DESIGN.md section 3), in one order."""
+    covered = prepared.val.cpu().numpy()
+    if len(covered) == len(data.val):
+        return
+    missing = np.setdiff1d(data.val, covered)
+    raise ExportError(
+        f"{model}: {len(missing)} of {len(data.val)} validation rows have fewer than "
+        f"seq_len={prepared.seq_len} rows of history in their symbol ({data.locate(missing)}), "
+        "so this model cannot predict them, and every model must predict every validation row "
+        "for Phase 3. Search with a shorter seq_len, or give each symbol more rows before its "
+        "validation period."
+    )
+
+
+def val_index(data: Phase1Data) -> pd.DataFrame:
+    """One row per prediction row: position in the combined frame, timestamp, symbol."""
+    rows = data.val
+    return pd.DataFrame(
+        {
+            "position": rows.astype(np.int64),
+            "timestamp": data.frame["timestamp"].iloc[rows].to_numpy(),
+            "symbol": data.frame["symbol"].iloc[rows].astype(str).to_numpy(),
+        }
+    )
+
+
+def _study_seed(trial: FrozenTrial, study: optuna.Study) -> int:
+    # The search does not record its --seed yet; 0 is its default.
+    return int(trial.user_attrs.get("study_seed", study.user_attrs.get("seed", 0)))
+
+
+def _rows_predict(
+    net: nn.Module, data: PreparedData, rows: torch.Tensor
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """predict_proba on any rows: present them as the train split of a shallow copy."""
+    return predict_proba(net, dataclasses.replace(data, train=rows), "train")
+
+
+def _timed_val_predict(
+    net: nn.Module, data: PreparedData
+) -> tuple[np.ndarray, dict[int, np.ndarray], float]:
+    """Validation probabilities and their wall time (after one warm-up batch)."""
+    with torch.no_grad():
+        b = data.batch(data.val[:8])
+        net(b.x, b.symbol)  # lazy initialization, cuDNN autotuning: not inference speed
+    start = time.perf_counter()
+    rows, probs = predict_proba(net, data, "val")
+    return rows, probs, time.perf_counter() - start
+
+
+def _train_members(
+    run: RunConfig,
+    prepared: PreparedData,
+    spec: ObjectiveSpec,
+    *,
+    seeds: list[int],
+    data: Phase1Data,
+    max_epochs: int | None,
+    max_batches: int | None,
+    log: TextIO,
+    say: Callable[[str], None],
+) -> list[FitResult]:
+    budget = spec.budget_for(data)
+    batches = [b for b in (max_batches, budget.batches_per_epoch) if b is not None]
+    fits = []
+    for k, seed in enumerate(seeds):
+        say(f"{run.model}: training member {k + 1}/{len(seeds)} (seed {seed}) on {prepared.device}")
+        log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
+
+        def write(entry: dict[str, Any]) -> None:
+            log.write(epoch_line(entry) + "\n")
+            log.flush()
+
+        # The budget and caps of the search's objective, so seed 1 reruns the trial itself.
+        result = fit(
+            run,
+            prepared,
+            spec.score_config(),
+            seed=seed,
+            max_epochs=max_epochs,
+            max_batches=min(batches) if batches else None,
+            eval_batches=max_batches,
+            train_eval_rows=budget.train_eval_rows,
+            report=write,
+        )
+        log.write(
+            f"best epoch {result.best_epoch}: score {result.score:.5f} "
+            f"({result.epochs} epochs, {result.seconds:.1f}s)\n"
+        )
+        fits.append(result)
+    return fits
+
+
+def export_model(
+    model: str,
+    *,
+    data: Phase1Data,
+    storage: RDBStorage,
+    storage_url: str,
+    study_name: str,
+    spec: ObjectiveSpec,
+    out: Path,
+    seeds: int,
+    max_epochs: int | None,
+    max_batches: int | None,
+    say: Callable[[str], None],
+) -> ModelExport:
+    """Retrain the best complete trial of `study_name` and write the model's whole set."""
+    if spec.model != model:
+        raise ExportError(f"{model}: the objective given is the objective of {spec.model!r}")
+    study = load_study(storage, storage_url, study_name, model)
+    trial = pick_trial(study, storage_url, model, data)
+    run = RunConfig.from_flat(
+        trial.user_attrs["config"], where=f"study {study_name!r} trial {trial.number}: config"
+    )
+    prepared = prepare(
+        data,
+        seq_len=run.seq_len,
+        window_end=run.train.window_end,  # type: ignore[arg-type]
+        device=device_for_training(),
+    )
+    check_val_covered(prepared, data, model)
+    base = seed_for(_study_seed(trial, study), trial.number)
+    member_seeds = [base + k for k in range(seeds)]
+    say(
+        f"{model}: best trial {trial.number} of study {study_name!r} (score {trial.value:.4f}); "
+        f"retraining {seeds} member(s)"
+    )
+
+    stage = Staging(out, model)
+    try:
+        with stage.path(layout.training_log(model)).open("w") as log:
+            log.write(f"config {dump_json(run.to_flat()).replace(chr(10), ' ')}\n")
+            log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
+            fits = _train_members(
+                run,
+                prepared,
+                spec,
+                seeds=member_seeds,
+                data=data,
+                max_epochs=max_epochs,
+                max_batches=max_batches,
+                log=log,
+                say=say,
+            )
+        net = fits[0].net if len(fits) == 1 else EnsembleNet([f.net for f in fits]).eval()
+        summary, val = _evaluate(
+            model,
+            net,
+            prepared,
+            fits,
+            spec=spec,
+            study=study,
+            trial=trial,
+            storage_url=storage_url,
+            max_batches=max_batches,
+            member_seeds=member_seeds,
+        )
+        _write_set(stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds)
+        files = stage.commit()
+    finally:
+        stage.discard()
+    say(f"{model}: exported {len(files)} files to {out}")
+    return ModelExport(
+        model=model,
+        study=study_name,
+        trial=trial.number,
+        seeds=tuple(member_seeds),
+        files=tuple(files),
+        summary=summary,
+    )
+
+
+def _evaluate(
+    model: str,
+    net: nn.Module,
+    prepared: PreparedData,
+    fits: list[FitResult],
+    *,
+    spec: ObjectiveSpec,
+    study: optuna.Study,
+    trial: FrozenTrial,
+    storage_url: str,
+    max_batches: int | None,
+    member_seeds: list[int],
+) -> tuple[dict[str, Any], SplitResult]:
+    """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json."""
+    horizons = prepared.spec.horizons
+    cost = spec.score.cost_bps
+    bpy = bars_per_year(prepared.timestamps, prepared.symbols)  # as fit annualizes
+    val_rows, val_probs, seconds = _timed_val_predict(net, prepared)
+    train_rows = prepared.tail("train", None if max_batches is None else max_batches * EVAL_BATCH)
+    train_rows_np, train_probs = _rows_predict(net, prepared, train_rows)
+    val = score_split(val_rows, val_probs, prepared, bars_per_year=bpy, cost_bps=cost)
+    train = score_split(train_rows_np, train_probs, prepared, bars_per_year=bpy, cost_bps=cost)
+    gap = train_val_gap({"val": val.metrics, "train": train.metrics})
+
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    n_trials = sum(t.state in FINISHED for t in trials)
+    per_horizon: dict[str, Any] = {}
+    trial_sharpes: dict[str, list[float]] = {}
+    for h in horizons:
+        sharpes = [
+            float(s)
+            for t in complete
+            if (s := t.user_attrs.get("val_metrics", {}).get(str(h), {}).get(SHARPE)) is not None
+        ]
+        returns = strategy_returns(
+            val.pred(h), prepared.close[val_rows], prepared.symbols[val_rows], cost_bps=cost
+        )
+        # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
+        # complete ones: the conservative reading of Bailey and Lopez de Prado.
+        dsr = deflated_sharpe(returns, sharpes, bars_per_year=bpy, n_trials=max(n_trials, 1))
+        trial_sharpes[str(h)] = sharpes
+        per_horizon[str(h)] = {
+            "train": train.metrics[h],
+            "val": val.metrics[h],
+            "train_val_gap": gap[str(h)],
+            "deflated_sharpe": dsr,
+        }
+    first = members(net)[0]
+    summary = {
+        "model": model,
+        "study": study.study_name,
+        "storage": redact(storage_url),
+        "trial": trial.number,
+        "trial_score": trial.value,
+        "data_fingerprint": prepared.fingerprint,
+        "horizons": per_horizon,
+        "train_val_gap": gap,  # relative macro-F1 drop, (train - val) / train, per horizon
+        "selection": {
+            "n_trials": n_trials,
+            "n_complete": len(complete),
+            "val_sharpes_of_complete_trials": trial_sharpes,
+        },
+        "training": {
+            "seconds": sum(f.seconds for f in fits),
+            "seeds": member_seeds,
+            "epochs": [f.epochs for f in fits],
+            "best_epoch": [f.best_epoch for f in fits],
+            "best_score": [f.score for f in fits],
+            "device": str(prepared.device),
+        },
+        "inference": {
+            "windows": len(val_rows),
+            "seconds": seconds,
+            "windows_per_second": len(val_rows) / seconds if seconds > 0 else None,
+            "device": str(prepared.device),
+            "members": len(fits),
+        },
+        "n_parameters": sum(p.numel() for p in first.parameters()),
+        "rows": {
+            "val": len(val_rows),
+            "train_scored": len(train_rows_np),
+            "train": len(prepared.train),
+            "dropped_train_no_history": prepared.dropped["train"],
+        },
+        "bars_per_year": bpy,
+        "cost_bps": cost,
+        "score": spec.score.model_dump(),
+        "config": trial.user_attrs["config"],
+        "seq_len": prepared.seq_len,
+        "window_end": prepared.window_end,
+    }
+    return summary, val
+
+
+def _write_set(
+    stage: Staging,
+    net: nn.Module,
+    prepared: PreparedData,
+    data: Phase1Data,
+    run: RunConfig,
+    val: SplitResult,
+    summary: dict[str, Any],
+    trial: FrozenTrial,
+    study_name: str,
+    member_seeds: list[int],
+) -> None:
+    model = run.model
+    if not np.array_equal(val.rows, data.val):  # predict_proba walks val in its stored order
+        raise RuntimeError(f"{model}: predicted rows are not the validation rows in order")
+    save_checkpoint(
+        stage.path(layout.checkpoint(model)),
+        net,
+        run=run,
+        seeds=member_seeds,
+        data=prepared,
+        study=study_name,
+        trial=trial.number,
+    )
+    joblib.dump(prepared.scaler, stage.path(layout.scaler(model)))
+    for h in prepared.spec.horizons:
+        np.save(stage.path(layout.val_probs(model, h)), val.probs[h].astype(np.float32))
+    val_index(data).to_parquet(stage.path(layout.VAL_INDEX), index=False)
+    stage.path(layout.metrics(model)).write_text(dump_json(summary))
+    for h in prepared.spec.horizons:
+        page = tearsheet_html(
+            model=model,
+            horizon=h,
+            metrics=val.metrics[h],
+            portfolios=val.portfolios[h],
+            cost_bps=summary["cost_bps"],
+        )
+        stage.path(layout.tearsheet(model, h)).write_text(page)
+    stage.path(layout.PLOTLY_JS).write_text(plotly_js())
+    if interpretable(net):
+        stage.path(layout.interpretation(model)).write_text(
+            dump_json({"model": model, **interpretation(net, prepared)})
+        )

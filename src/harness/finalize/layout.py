@@ -1,0 +1,69 @@
+"""Where every exported file lives under the results folder (DESIGN.md section 6, fixed).
+
+Export, the comparison report and ``verify_results`` all name files through these functions, so
+the contract is written down once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODELS_DIR = "models"
+PREDICTIONS_DIR = "predictions"
+REPORTS_DIR = "reports"
+LOGS_DIR = "logs"
+
+VAL_INDEX = f"{PREDICTIONS_DIR}/val_index.parquet"
+COMPARISON = f"{REPORTS_DIR}/phase2_model_comparison.md"
+# Tearsheets and Optuna's HTML plots load plotly.js from this one copy beside them (see
+# report.PLOTLYJS): inlined, it would add ~5 MB to every HTML file.
+PLOTLY_JS = f"{REPORTS_DIR}/plotly.min.js"
+
+
+def checkpoint(model: str) -> str:
+    return f"{MODELS_DIR}/{model}_final.pth"
+
+
+def scaler(model: str) -> str:
+    return f"{MODELS_DIR}/{model}_scaler.pkl"
+
+
+def val_probs(model: str, horizon: int) -> str:
+    return f"{PREDICTIONS_DIR}/{model}_val_probs_{horizon}.npy"
+
+
+def metrics(model: str) -> str:
+    return f"{REPORTS_DIR}/{model}_metrics.json"
+
+
+def tearsheet(model: str, horizon: int) -> str:
+    return f"{REPORTS_DIR}/{model}_{horizon}bar_tearsheet.html"
+
+
+def interpretation(model: str) -> str:
+    return f"{REPORTS_DIR}/{model}_interpretation.json"  # tft_interpretation.json for TFT
+
+
+def training_log(model: str) -> str:
+    return f"{LOGS_DIR}/{model}_training.log"
+
+
+def model_files(model: str, horizons: tuple[int, ...], *, interpretable: bool) -> list[str]:
+    """Every file of one model's set, relative to the results folder."""
+    files = [
+        checkpoint(model),
+        scaler(model),
+        *(val_probs(model, h) for h in horizons),
+        VAL_INDEX,
+        metrics(model),
+        *(tearsheet(model, h) for h in horizons),
+        PLOTLY_JS,
+        training_log(model),
+    ]
+    if interpretable:
+        files.append(interpretation(model))
+    return files
+
+
+def resolve(out: Path, relative: str) -> Path:
+    return Path(out) / relative
