@@ -301,6 +301,7 @@ def _search(args: argparse.Namespace) -> int:
             f"interrupted: the running trial is marked failed, finished trials are kept. "
             f"Run the same command to finish the remaining trials of {prepared.study_name!r}.",
             highlight=False,
+            soft_wrap=True,
         )
         return 130
     display.summary(trials)

@@ -84,7 +84,8 @@ def test_weighted_loss_of_zero_weights_is_zero_not_nan() -> None:
 def test_weighted_loss_gradient_reaches_the_logits() -> None:
     outputs, batch = two_rows()
     outputs = {k: v.requires_grad_() for k, v in outputs.items()}
-    weighted_loss(outputs, batch, horizons=HORIZONS, alphas=[1.0] * 3, class_weights=None).backward()
+    loss = weighted_loss(outputs, batch, horizons=HORIZONS, alphas=[1.0] * 3, class_weights=None)
+    loss.backward()
     # d CE / d logits = softmax - onehot, times w_i / sum w; row 0 of h=1: (1/3 - [0, 0, 1]) / 4
     expected = torch.tensor([1 / 3, 1 / 3, -2 / 3]) / 4
     torch.testing.assert_close(outputs[logits_key(1)].grad[0], expected)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from harness.data import DataSpec, PreparedData, logits_key
+from harness.data import DataSpec, PreparedData
 from harness.errors import HarnessError
 from harness.models import MODELS
 from harness.training import RunConfig
@@ -130,9 +130,7 @@ def _cpu_state(net: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().cpu() for k, v in net.state_dict().items()}
 
 
-def load_model(
-    path: Path, *, device: torch.device | str = "cpu"
-) -> tuple[nn.Module, ModelMeta]:
+def load_model(path: Path, *, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelMeta]:
     """Rebuild an exported model in eval mode: the plain model, or an ``EnsembleNet`` of K > 1.
 
     Feed it windows prepared with ``meta.seq_len`` and ``meta.window_end``, standardized with
@@ -176,7 +174,3 @@ def _meta(raw: dict[str, Any], path: Path) -> ModelMeta:
         study=str(raw["study"]),
         trial=int(raw["trial"]),
     )
-
-
-def logits_keys(horizons: Sequence[int]) -> list[str]:
-    return [logits_key(h) for h in horizons]

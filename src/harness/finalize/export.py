@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -244,7 +245,7 @@ def export_model(
     stage = Staging(out, model)
     try:
         with stage.path(layout.training_log(model)).open("w") as log:
-            log.write(f"config {dump_json(run.to_flat()).replace(chr(10), ' ')}\n")
+            log.write(f"config {json.dumps(run.to_flat(), sort_keys=True)}\n")  # as EpochLog
             log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
             fits = _train_members(
                 run,

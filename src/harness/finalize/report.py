@@ -172,10 +172,7 @@ def tearsheet_html(
     head = "".join(f"<th>{label}</th>" for _, label, _ in _BACKTEST_COLUMNS)
     lines = [f"<tr><th>account</th>{head}</tr>"]
     for name, m in [("all symbols", metrics), *metrics.get("by_symbol", {}).items()]:
-        cells = "".join(
-            f"<td>{_fmt(m.get(key), spec)}</td>"
-            for key, _, spec in _BACKTEST_COLUMNS
-        )
+        cells = "".join(f"<td>{_fmt(m.get(key), spec)}</td>" for key, _, spec in _BACKTEST_COLUMNS)
         lines.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     body = [
         f"<p>Validation rows. Rule: predicted class 2 (label +1) long, 0 (label -1) short, "
@@ -232,9 +229,7 @@ def interpretation(net: nn.Module, data: PreparedData, *, batch_size: int = 1024
         "rows": int(total),
         "feature_importance": ranked(importance.sum(0) / total),
         "feature_importance_by_symbol": {
-            s: ranked(importance[k] / count[k])
-            for k, s in enumerate(data.spec.symbols)
-            if seen[k]
+            s: ranked(importance[k] / count[k]) for k, s in enumerate(data.spec.symbols) if seen[k]
         },
         "attention": {
             "lag": lags,  # bars before the predicted row (0 = the row itself)

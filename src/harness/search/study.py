@@ -39,6 +39,7 @@ class StudyMismatch(HarnessError):
 
 
 def open_storage(url: str) -> RDBStorage:
+    given = url
     engine_kwargs: dict[str, object] = {}
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -59,7 +60,7 @@ def open_storage(url: str) -> RDBStorage:
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"storage {url}: cannot connect ({reason})") from None
+        raise StorageError(f"storage {given}: cannot connect ({reason})") from None
     if url.startswith("sqlite:///"):
         _use_wal(storage)
     return storage

@@ -1,0 +1,398 @@
+"""reports/phase2_model_comparison.md: the models side by side, with PNG plots beside it.
+
+Read back from the results folder (metrics JSON and validation probabilities), so models
+exported by earlier finalize runs into the same folder are compared too, as long as they were
+trained on the same dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from harness.data import Phase1Data
+from harness.finalize import layout
+from harness.finalize.report import figure_html, html_page
+from harness.metrics import MACRO_F1, MAX_DRAWDOWN, SHARPE, strategy_returns
+from harness.models import MODELS
+
+# Phase 2 success criteria (the Phase 2 plan): on some horizon, on validation.
+MIN_F1 = 0.35
+MIN_SHARPE = 0.3
+MAX_GAP = 0.20  # relative train -> val drop of macro-F1, on every horizon
+# Correlation of P(long) - P(short) between two models: below LOW they disagree often enough
+# to be worth stacking; above HIGH one of them adds little.
+LOW_CORRELATION, HIGH_CORRELATION = 0.5, 0.8
+
+EQUITY_PNG = "phase2_equity_curves.png"
+CONFUSION_PNG = "phase2_confusion_matrices.png"
+
+
+def optuna_files(model: str) -> dict[str, str]:
+    return {
+        "history_png": f"{model}_optuna_history.png",
+        "importance_png": f"{model}_optuna_importances.png",
+        "html": f"{model}_optuna.html",
+    }
+
+
+def load_reports(out: Path, data: Phase1Data) -> dict[str, dict[str, Any]]:
+    """metrics JSON of every model exported in `out` for this dataset, in registry order."""
+    reports = {}
+    for model in MODELS:
+        path = layout.resolve(out, layout.metrics(model))
+        if not path.is_file():
+            continue
+        summary = json.loads(path.read_text())
+        if summary.get("data_fingerprint") != data.fingerprint:
+            continue
+        if all(layout.resolve(out, layout.val_probs(model, h)).is_file() for h in data.horizons):
+            reports[model] = summary
+    return reports
+
+
+def write_comparison(
+    out: Path,
+    data: Phase1Data,
+    *,
+    studies: Mapping[str, tuple[str, str]] | None = None,
+    say: Callable[[str], None] = print,
+) -> Path | None:
+    """Write the comparison report over the models exported in `out` (None when there are none).
+
+    `studies`: model -> (storage URL, study name) whose Optuna plots to (re)draw; plots drawn by
+    earlier runs are kept and linked.
+    """
+    out = Path(out)
+    reports = load_reports(out, data)
+    if not reports:
+        return None
+    _use_agg()
+    reports_dir = out / layout.REPORTS_DIR
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    probs = {
+        m: {h: np.load(layout.resolve(out, layout.val_probs(m, h))) for h in data.horizons}
+        for m in reports
+    }
+    notes: dict[str, str] = {}
+    for model, (url, name) in (studies or {}).items():
+        notes[model] = _optuna_plots(reports_dir, model, url, name)
+    import matplotlib.pyplot as plt
+
+    with plt.style.context("default"):  # whatever style Optuna's plots or the caller set
+        _equity_plot(reports_dir / EQUITY_PNG, data, reports, probs)
+        _confusion_plot(reports_dir / CONFUSION_PNG, data, reports)
+    text = _markdown(reports_dir, data, reports, probs, notes)
+    path = layout.resolve(out, layout.COMPARISON)
+    _write_text(path, text)
+    say(f"comparison of {', '.join(reports)}: {path}")
+    return path
+
+
+# --- markdown ------------------------------------------------------------------------------------
+
+
+def _f(value: Any, spec: str = ".3f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, spec)
+
+
+def _markdown(
+    reports_dir: Path,
+    data: Phase1Data,
+    reports: dict[str, dict[str, Any]],
+    probs: dict[str, dict[int, np.ndarray]],
+    notes: dict[str, str],
+) -> str:
+    horizons = data.horizons
+    lines = [
+        "# Phase 2 model comparison",
+        "",
+        f"Dataset fingerprint `{data.fingerprint}`, {len(data.val)} validation rows "
+        f"({', '.join(data.symbols)}), horizons {', '.join(map(str, horizons))} bars. "
+        "All numbers are on the validation split unless marked train; backtests come from "
+        "vectorbt (class 2 long, class 0 short, class 1 flat, held one bar, per symbol, with "
+        "the costs each model's objective names).",
+        "",
+        "## Side by side",
+        "",
+        "| model | horizon | accuracy | macro-F1 | Sharpe | max DD | deflated Sharpe | trades "
+        "| train F1 | train/val gap | train time (s) | inference (windows/s) | parameters |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for model, r in reports.items():
+        for h in horizons:
+            m = r["horizons"][str(h)]
+            val, train = m["val"], m["train"]
+            lines.append(
+                f"| {model} | {h} | {_f(val['accuracy'])} | {_f(val[MACRO_F1])} "
+                f"| {_f(val[SHARPE], '.2f')} | {_f(val[MAX_DRAWDOWN], '.1%')} "
+                f"| {_f(m['deflated_sharpe'])} | {val['n_trades']} | {_f(train[MACRO_F1])} "
+                f"| {_f(m['train_val_gap'], '.1%')} | {_f(r['training']['seconds'], '.0f')} "
+                f"| {_f(r['inference']['windows_per_second'], ',.0f')} | {r['n_parameters']:,} |"
+            )
+    lines += [
+        "",
+        "Deflated Sharpe: the probability that the best trial's Sharpe ratio is not luck of "
+        "selection among the study's trials (Bailey and López de Prado, 2014). Train/val gap: "
+        "relative drop of macro-F1 from train to validation. Cost: training time of all seeds "
+        "and validation inference speed on the device named in each model's metrics JSON.",
+        "",
+        "## Best model per horizon",
+        "",
+        "| horizon | best macro-F1 | best Sharpe |",
+        "|---:|---|---|",
+    ]
+    for h in horizons:
+        by_f1 = max(reports, key=lambda m: reports[m]["horizons"][str(h)]["val"][MACRO_F1])
+        by_sr = max(reports, key=lambda m: reports[m]["horizons"][str(h)]["val"][SHARPE] or 0.0)
+        f1 = reports[by_f1]["horizons"][str(h)]["val"][MACRO_F1]
+        sr = reports[by_sr]["horizons"][str(h)]["val"][SHARPE]
+        lines.append(f"| {h} | {by_f1} ({_f(f1)}) | {by_sr} ({_f(sr, '.2f')}) |")
+
+    lines += ["", "## Do the models agree?", ""]
+    if len(reports) < 2:
+        lines.append("Only one model is exported: nothing to correlate yet.")
+    else:
+        lines += _correlation_lines(reports, probs, horizons)
+
+    lines += [
+        "",
+        "## Phase 2 success criteria",
+        "",
+        f"Validation macro-F1 > {MIN_F1} on some horizon; validation Sharpe > {MIN_SHARPE} on "
+        f"some horizon; train/val gap < {MAX_GAP:.0%} on every horizon. Sharpe is annualized "
+        f"with the {_f(_bars_per_year(reports), ',.0f')} bars a year the timestamps show: on "
+        "intraday bars a Sharpe of 0.3 is a low bar; read it beside the deflated Sharpe.",
+        "",
+        f"| model | F1 > {MIN_F1} | Sharpe > {MIN_SHARPE} | gap < {MAX_GAP:.0%} | all |",
+        "|---|---|---|---|---|",
+    ]
+    for model, r in reports.items():
+        checks = _criteria(r, horizons)
+        cells = " | ".join(f"{'PASS' if ok else 'FAIL'}: {why}" for ok, why in checks)
+        verdict = "PASS" if all(ok for ok, _ in checks) else "FAIL"
+        lines.append(f"| {model} | {cells} | **{verdict}** |")
+
+    lines += [
+        "",
+        "## Plots",
+        "",
+        "Validation equity curves (one account per model, symbols one after another):",
+        "",
+        f"![equity curves]({EQUITY_PNG})",
+        "",
+        "Validation confusion matrices (rows: true class, share of the row):",
+        "",
+        f"![confusion matrices]({CONFUSION_PNG})",
+        "",
+        "Per model: tearsheets `{model}_{h}bar_tearsheet.html`, metrics `{model}_metrics.json`.",
+    ]
+    for model in reports:
+        files = optuna_files(model)
+        lines += ["", f"### {model}: Optuna study `{reports[model]['study']}`", ""]
+        if note := notes.get(model):
+            lines += [note, ""]
+        for key, title in (("history_png", "optimization history"), ("importance_png", "")):
+            if (reports_dir / files[key]).is_file():
+                lines.append(f"![{model} {title or 'parameter importances'}]({files[key]})")
+        if (reports_dir / files["html"]).is_file():
+            lines += ["", f"Interactive: [{files['html']}]({files['html']})"]
+    return "\n".join(lines) + "\n"
+
+
+def _bars_per_year(reports: dict[str, dict[str, Any]]) -> float:
+    return float(next(iter(reports.values()))["bars_per_year"])
+
+
+def _signal(p: np.ndarray) -> np.ndarray:
+    return p[:, 2].astype(np.float64) - p[:, 0].astype(np.float64)  # P(long) - P(short)
+
+
+def _correlation_lines(
+    reports: dict[str, dict[str, Any]],
+    probs: dict[str, dict[int, np.ndarray]],
+    horizons: tuple[int, ...],
+) -> list[str]:
+    names = list(reports)
+    lines = [
+        "Correlation of each pair's validation signal P(long) - P(short), and how often their "
+        f"predicted classes agree. Below {LOW_CORRELATION} the models are complementary "
+        f"(worth stacking in Phase 4); above {HIGH_CORRELATION} largely redundant.",
+        "",
+        "| horizon | models | correlation | same class | reading |",
+        "|---:|---|---:|---:|---|",
+    ]
+    for h in horizons:
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                sa, sb = _signal(probs[a][h]), _signal(probs[b][h])
+                corr = (
+                    float(np.corrcoef(sa, sb)[0, 1]) if sa.std() > 0 and sb.std() > 0 else math.nan
+                )
+                agree = float(np.mean(probs[a][h].argmax(1) == probs[b][h].argmax(1)))
+                if not math.isfinite(corr):
+                    reading = "n/a (a model's signal is constant)"
+                elif corr < LOW_CORRELATION:
+                    reading = "complementary"
+                elif corr < HIGH_CORRELATION:
+                    reading = "partly overlapping"
+                else:
+                    reading = "largely redundant"
+                lines.append(f"| {h} | {a} / {b} | {_f(corr, '.2f')} | {agree:.1%} | {reading} |")
+    return lines
+
+
+def _criteria(r: dict[str, Any], horizons: tuple[int, ...]) -> list[tuple[bool, str]]:
+    per = {h: r["horizons"][str(h)] for h in horizons}
+    f1 = {h: per[h]["val"][MACRO_F1] for h in horizons}
+    sharpe = {h: per[h]["val"][SHARPE] for h in horizons}
+    gaps = {h: per[h]["train_val_gap"] for h in horizons}
+    best_f1 = max(horizons, key=lambda h: f1[h])
+    best_sr = max(horizons, key=lambda h: sharpe[h] if sharpe[h] is not None else -math.inf)
+    known_gaps = [g for g in gaps.values() if g is not None]
+    worst_gap = max(known_gaps) if known_gaps else None
+    return [
+        (f1[best_f1] > MIN_F1, f"best {_f(f1[best_f1])} at {best_f1}-bar"),
+        (
+            sharpe[best_sr] is not None and sharpe[best_sr] > MIN_SHARPE,
+            f"best {_f(sharpe[best_sr], '.2f')} at {best_sr}-bar",
+        ),
+        (
+            worst_gap is not None and len(known_gaps) == len(gaps) and worst_gap < MAX_GAP,
+            f"worst {_f(worst_gap, '.1%')}",
+        ),
+    ]
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+
+def _use_agg() -> None:
+    """Agg (files only), unless the caller already chose a backend by importing pyplot."""
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
+def _save(fig: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    os.replace(tmp, path)  # a reader never sees half a PNG
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _equity_plot(
+    path: Path,
+    data: Phase1Data,
+    reports: dict[str, dict[str, Any]],
+    probs: dict[str, dict[int, np.ndarray]],
+) -> None:
+    import matplotlib.pyplot as plt
+
+    close = data.frame["close"].to_numpy(np.float64)[data.val]
+    symbols = data.frame["symbol"].astype(str).to_numpy()[data.val]
+    fig, axes = plt.subplots(
+        len(data.horizons), 1, figsize=(10, 3 * len(data.horizons)), squeeze=False
+    )
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
+    for ax, h in zip(axes[:, 0], data.horizons, strict=True):
+        for model, r in reports.items():
+            pred = probs[model][h].argmax(1)
+            returns = strategy_returns(pred, close, symbols, cost_bps=r["cost_bps"])
+            ax.plot(np.cumprod(1.0 + returns), label=model, linewidth=1)
+        for s in starts[1:]:
+            ax.axvline(s, color="grey", linewidth=0.5, linestyle=":")
+        ax.axhline(1.0, color="black", linewidth=0.5)
+        ax.set_title(f"{h}-bar horizon: validation equity ({' | '.join(symbols[starts])})")
+        ax.set_ylabel("equity")
+        ax.legend(loc="upper left")
+    axes[-1, 0].set_xlabel("validation row")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _confusion_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, Any]]) -> None:
+    import matplotlib.pyplot as plt
+
+    models, horizons = list(reports), data.horizons
+    fig, axes = plt.subplots(
+        len(models),
+        len(horizons),
+        figsize=(3.2 * len(horizons), 3 * len(models)),
+        squeeze=False,
+    )
+    labels = ["short", "flat", "long"]
+    for i, model in enumerate(models):
+        for j, h in enumerate(horizons):
+            cm = np.asarray(reports[model]["horizons"][str(h)]["val"]["confusion"], dtype=float)
+            share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1.0)
+            ax = axes[i, j]
+            ax.imshow(share, vmin=0.0, vmax=1.0, cmap="Blues")
+            for (t, p), n in np.ndenumerate(cm):
+                color = "white" if share[t, p] > 0.6 else "black"
+                ax.text(p, t, f"{int(n)}\n{share[t, p]:.0%}", ha="center", va="center", color=color)
+            ax.set_xticks(range(3), labels)
+            ax.set_yticks(range(3), labels)
+            ax.set_title(f"{model}, {h}-bar")
+            ax.grid(False)
+            if j == 0:
+                ax.set_ylabel("true")
+            if i == len(models) - 1:
+                ax.set_xlabel("predicted")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> str:
+    """History and parameter importances as PNG and HTML; returns a note when one is missing."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as optuna_mpl
+
+    from harness.search.study import open_storage
+
+    files = optuna_files(model)
+    study = optuna.load_study(study_name=name, storage=open_storage(url))
+    figures = []
+    notes = []
+    # rc_context: Optuna's matplotlib plots switch the global style to ggplot; undo that after.
+    with warnings.catch_warnings(), matplotlib.rc_context():
+        warnings.simplefilter("ignore")  # Optuna's matplotlib plots are "experimental"
+        ax = optuna_mpl.plot_optimization_history(study)
+        _save(ax.figure, reports_dir / files["history_png"])
+        plt.close(ax.figure)
+        figures.append(optuna.visualization.plot_optimization_history(study))
+        try:
+            # fANOVA needs >= 2 complete trials whose parameters vary.
+            ax = optuna_mpl.plot_param_importances(study)
+            _save(ax.figure, reports_dir / files["importance_png"])
+            plt.close(ax.figure)
+            figures.append(optuna.visualization.plot_param_importances(study))
+        except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+            (reports_dir / files["importance_png"]).unlink(missing_ok=True)
+            notes.append(f"No parameter importances: {exc}".strip())
+        finally:
+            plt.close("all")
+    page = html_page(f"{model}: Optuna study {name}", [figure_html(f) for f in figures])
+    _write_text(reports_dir / files["html"], page)
+    return " ".join(notes)

@@ -1,0 +1,143 @@
+"""`harness finalize`: every model's best trial retrained and exported, then the comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from harness.data import Phase1Data
+from harness.errors import HarnessError
+from harness.finalize import layout
+from harness.finalize.export import ModelExport, export_model, val_index
+from harness.finalize.staging import recover
+from harness.search.objective import ObjectiveSpec
+from harness.search.study import open_storage
+from harness.training import DivergedError
+
+
+class FinalizeError(HarnessError):
+    """Some models could not be exported; the others were. ``report`` says which."""
+
+    def __init__(self, message: str, report: FinalizeReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class FinalizeReport:
+    out: Path
+    exported: dict[str, ModelExport] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # model -> message
+    comparison: Path | None = None
+
+
+def finalize(
+    *,
+    models: Sequence[str],
+    data: Phase1Data,
+    storage: str,
+    study_names: Mapping[str, str],
+    objectives: Mapping[str, ObjectiveSpec],
+    out: Path = Path("results"),
+    seeds: int = 1,
+    max_epochs: int | None = None,
+    max_batches: int | None = None,
+    say: Callable[[str], None] = print,
+) -> FinalizeReport:
+    """Retrain each model's best complete trial and export its files (DESIGN.md section 6).
+
+    `study_names` and `objectives` map each model to its study in `storage` and to the
+    objective its study ran with (budget, score weights, cost). `seeds` > 1 trains that many
+    members (seeds seed_for(study seed, trial) + 0..K-1) and exports their mean probabilities.
+    `max_epochs` / `max_batches` cap training for smoke runs, as `harness search` caps trials;
+    validation predictions always cover every validation row.
+
+    Each model's set is written whole or not at all; one model's failure (no study, no complete
+    trial, another dataset, diverged training) does not stop the others. The comparison report
+    is rewritten over every model exported in `out` for this dataset. Raises FinalizeError
+    (after exporting the rest) when any model failed; its ``report`` lists both.
+    """
+    if seeds < 1:
+        raise HarnessError(f"--seeds must be >= 1, got {seeds}")
+    for name, value in (("max_epochs", max_epochs), ("max_batches", max_batches)):
+        if value is not None and value < 1:
+            raise HarnessError(f"{name} must be >= 1, got {value}")
+    unknown = [m for m in models if m not in study_names or m not in objectives]
+    if unknown:
+        raise HarnessError(f"no study name or objective given for {', '.join(unknown)}")
+    out = Path(out)
+    check_out(out, data)
+    recover(out, say=say)
+    backend = open_storage(storage)
+
+    exported: dict[str, ModelExport] = {}
+    errors: dict[str, str] = {}
+    for model in dict.fromkeys(models):  # each once, in the order given
+        try:
+            exported[model] = export_model(
+                model,
+                data=data,
+                storage=backend,
+                storage_url=storage,
+                study_name=study_names[model],
+                spec=objectives[model],
+                out=out,
+                seeds=seeds,
+                max_epochs=max_epochs,
+                max_batches=max_batches,
+                say=say,
+            )
+        except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
+            errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"
+            say(f"{model}: not exported: {errors[model]}")
+
+    from harness.finalize.comparison import write_comparison
+
+    comparison = write_comparison(
+        out,
+        data,
+        studies={m: (storage, e.study) for m, e in exported.items()},
+        say=say,
+    )
+    report = FinalizeReport(out=out, exported=exported, errors=errors, comparison=comparison)
+    if errors:
+        done = ", ".join(exported) or "none"
+        raise FinalizeError(
+            f"{len(errors)} model(s) not exported (exported: {done}):\n"
+            + "\n".join(f"- {msg}" for msg in errors.values()),
+            report,
+        )
+    return report
+
+
+def check_out(out: Path, data: Phase1Data) -> None:
+    """Refuse a results folder that holds another dataset's predictions: they would not align."""
+    path = out / layout.VAL_INDEX
+    if not path.is_file():
+        return
+    try:
+        existing = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types
+        raise HarnessError(
+            f"{path}: cannot be read ({exc}); remove it or use another --out"
+        ) from None
+    expected = val_index(data)
+    if not _same_index(existing, expected):
+        raise HarnessError(
+            f"{path}: {out} holds results of another dataset (its validation rows differ from "
+            "this data's); use another --out, or empty it first."
+        )
+
+
+def _same_index(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    return bool(
+        (a["position"].to_numpy() == b["position"].to_numpy()).all()
+        and (a["symbol"].astype(str).to_numpy() == b["symbol"].to_numpy()).all()
+        and (pd.DatetimeIndex(a["timestamp"]) == pd.DatetimeIndex(b["timestamp"])).all()
+    )
