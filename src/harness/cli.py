@@ -74,7 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_train)
 
     p = sub.add_parser("search", help="tune a model with Optuna; resumable, parallel")
-    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    p.add_argument(
+        "--model",
+        required=True,
+        choices=(*MODEL_NAMES, "all"),
+        help="a model, or all of them one after the other",
+    )
     p.add_argument(
         "--trials",
         type=int,
@@ -274,15 +279,26 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    models = MODEL_NAMES if args.model == "all" else (args.model,)
+    if args.study and len(models) > 1:
+        raise HarnessError("--study names one study: give it with one --model, not 'all'")
+    for model in models:
+        code = _search_one(args, model)
+        if code:
+            return code
+    return 0
+
+
+def _search_one(args: argparse.Namespace, model: str) -> int:
     from harness.search.display import SearchDisplay
     from harness.search.objective import Caps
     from harness.search.run import SearchRequest, prepare_search, run_search
 
     request = SearchRequest(
-        model=args.model,
+        model=model,
         trials=args.trials,
-        space_file=_project_file("search_spaces", args.model, args.space),
-        objective_file=_project_file("objectives", args.model, args.objective),
+        space_file=_project_file("search_spaces", model, args.space),
+        objective_file=_project_file("objectives", model, args.objective),
         data=args.data,
         storage=args.storage,
         study=args.study,

@@ -1,4 +1,4 @@
-"""Search spaces and objectives: every shipped YAML loads and samples; bad ones name file and key."""
+"""Search spaces and objectives: the shipped YAML loads and samples; bad YAML names file and key."""
 
 from __future__ import annotations
 

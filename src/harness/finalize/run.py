@@ -14,6 +14,7 @@ from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.export import ModelExport, export_model, val_index
 from harness.finalize.staging import recover
+from harness.models import MODELS
 from harness.search.objective import ObjectiveSpec
 from harness.search.study import open_storage
 from harness.training import DivergedError
@@ -66,6 +67,9 @@ def finalize(
     for name, value in (("max_epochs", max_epochs), ("max_batches", max_batches)):
         if value is not None and value < 1:
             raise HarnessError(f"{name} must be >= 1, got {value}")
+    not_models = [m for m in models if m not in MODELS]
+    if not_models:
+        raise HarnessError(f"unknown model(s) {', '.join(not_models)}; known: {', '.join(MODELS)}")
     unknown = [m for m in models if m not in study_names or m not in objectives]
     if unknown:
         raise HarnessError(f"no study name or objective given for {', '.join(unknown)}")
