@@ -8,9 +8,6 @@ config. Importing this package is cheap: the forecasting libraries load when a m
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +16,7 @@ from torch import nn
 
 from harness.data.spec import DataSpec
 from harness.models import nhits, patchtst, tft
+from harness.typed import build_config
 
 
 @dataclass(frozen=True)
@@ -34,22 +32,6 @@ MODELS: dict[str, ModelDef] = {
 }
 
 
-def _check_type(expected: type, value: Any) -> Any:
-    """``value`` as ``expected``, or None when it is not one. bool and int never mix."""
-    if isinstance(value, bool):
-        return value if expected is bool else None
-    if expected is float and isinstance(value, int | float):
-        return float(value)
-    return value if isinstance(value, expected) else None
-
-
-@functools.cache
-def _hints(config_type: type) -> dict[str, Any]:
-    """Field name -> type, in field order (resolving annotations is slow: once per class)."""
-    hints = typing.get_type_hints(config_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(config_type)}
-
-
 def model_config(name: str, values: Mapping[str, Any]) -> Any:
     """The Config of model ``name``: its defaults, overridden by ``values``.
 
@@ -58,22 +40,7 @@ def model_config(name: str, values: Mapping[str, Any]) -> Any:
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
-    config_type = MODELS[name].config
-    types = _hints(config_type)
-    fields = list(types)
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"{name} config: unknown keys {unknown}; known: {fields}")
-    checked, wrong = {}, []
-    for key, value in values.items():
-        expected = types[key]
-        ok = _check_type(expected, value)
-        if ok is None:
-            wrong.append(f"{key} must be {expected.__name__}, got {type(value).__name__} {value!r}")
-        checked[key] = ok
-    if wrong:
-        raise ValueError(f"{name} config: " + "; ".join(wrong))
-    return config_type(**checked)
+    return build_config(MODELS[name].config, values, what=f"{name} config")
 
 
 __all__ = ["MODELS", "ModelDef", "model_config"]

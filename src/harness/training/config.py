@@ -7,13 +7,13 @@ carries, so finalize rebuilds exactly what a trial ran.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.models import MODELS, model_config
+from harness.typed import build_config
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("plateau", "cosine", "none")
@@ -108,29 +108,10 @@ class RunConfig:
         train_values = {k: v for k, v in values.items() if k in train_keys}
         try:
             net = model_config(name, net_values)
-            train = TrainConfig(**_typed(train_values))
+            train = build_config(TrainConfig, train_values, what="training config")
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
         return cls(model=name, net=net, train=train)
-
-
-_TRAIN_HINTS = typing.get_type_hints(TrainConfig)
-
-
-def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
-    """TrainConfig values with int accepted for float; anything else of the wrong type rejected."""
-    hints = _TRAIN_HINTS
-    out = {}
-    for key, value in values.items():
-        expected = hints[key]
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            raise ValueError(
-                f"{key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
-            )
-        out[key] = value
-    return out
 
 
 def config_keys(model: str) -> set[str]:

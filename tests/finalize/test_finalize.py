@@ -1,0 +1,335 @@
+"""Finalize end to end: demo data -> search -> finalize -> the files Phase 3 reads."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import joblib
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import torch
+
+from harness.data import prepare
+from harness.errors import HarnessError
+from harness.finalize import (
+    EnsembleNet,
+    FinalizeError,
+    FinalizeReport,
+    layout,
+    load_model,
+    verify_results,
+)
+from harness.finalize.staging import pending
+from harness.metrics import (
+    MAX_DRAWDOWN,
+    N_TRADES,
+    SHARPE,
+    TOTAL_RETURN,
+    WIN_RATE,
+    backtest,
+    classification_metrics,
+)
+from harness.search.study import best_trial, open_storage
+from harness.training import predict_proba
+from tests.finalize.conftest import MODELS, Searched
+
+pytestmark = pytest.mark.slow
+
+
+def summary(out: Path, model: str) -> dict:
+    return json.loads((out / layout.metrics(model)).read_text())
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (reuse within a test is vanishingly unlikely)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+# --- the exported folder -------------------------------------------------------------------------
+
+
+def test_every_file_of_the_contract_is_exported(exported: FinalizeReport, searched: Searched):
+    out = exported.out
+    assert exported.errors == {}
+    assert list(exported.exported) == list(MODELS)
+    for model in MODELS:
+        files = layout.model_files(model, searched.data.horizons, interpretable=model == "tft")
+        for relative in files:
+            assert (out / relative).is_file(), relative
+    assert (out / "reports" / "tft_interpretation.json").is_file()
+    assert exported.comparison == out / layout.COMPARISON
+    assert pending(out) == []
+
+
+def test_verify_results_passes(exported: FinalizeReport, searched: Searched) -> None:
+    assert verify_results(exported.out, searched.data) == []
+
+
+def test_probabilities_align_with_the_index_and_the_val_split(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    data, out = searched.data, exported.out
+    index = pd.read_parquet(out / layout.VAL_INDEX)
+    assert list(index.columns) == ["position", "timestamp", "symbol"]
+    np.testing.assert_array_equal(index["position"].to_numpy(), data.val)
+    frame = data.frame.iloc[data.val]
+    assert (pd.DatetimeIndex(index["timestamp"]) == pd.DatetimeIndex(frame["timestamp"])).all()
+    assert (index["symbol"].to_numpy() == frame["symbol"].to_numpy()).all()
+    for model in MODELS:
+        for h in data.horizons:
+            probs = np.load(out / layout.val_probs(model, h))
+            assert probs.dtype == np.float32
+            assert probs.shape == (len(data.val), 3)
+            np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_reloaded_models_reproduce_the_exported_probabilities(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    data, out = searched.data, exported.out
+    for model in MODELS:
+        path = out / layout.checkpoint(model)
+        raw = torch.load(path, weights_only=True)  # no pickled objects in the file
+        assert raw["model"] == model and raw["extra_state_dicts"] == []
+        assert raw["feature_names"] == list(data.feature_names)
+        assert raw["horizons"] == list(data.horizons)
+
+        net, meta = load_model(path)
+        assert meta.run.to_flat() == raw["config"]
+        prepared = prepare(data, seq_len=meta.seq_len, window_end=meta.window_end)  # type: ignore[arg-type]
+        rows, probs = predict_proba(net, prepared, "val")
+        np.testing.assert_array_equal(rows, data.val)
+        for h in data.horizons:
+            saved = np.load(out / layout.val_probs(model, h))
+            np.testing.assert_allclose(probs[h], saved, atol=1e-6)
+
+        scaler = joblib.load(out / layout.scaler(model))
+        np.testing.assert_allclose(scaler.mean_, meta.scaler_mean)
+        np.testing.assert_allclose(scaler.scale_, meta.scaler_std)
+
+
+def test_finalize_retrains_exactly_the_best_trial(exported: FinalizeReport, searched: Searched):
+    # Same config, seed, budget and caps as the trial: the same model, the same val metrics
+    # (the trial scored all val rows: 2 evaluation batches of 512 cover them).
+    storage = open_storage(searched.storage)
+    for model in MODELS:
+        report = summary(exported.out, model)
+        study = optuna.load_study(study_name=searched.study_names[model], storage=storage)
+        trial = best_trial(study)
+        assert trial is not None
+        assert report["trial"] == trial.number
+        assert report["config"] == trial.user_attrs["config"]
+        for h in searched.data.horizons:
+            got, ran = report["horizons"][str(h)]["val"], trial.user_attrs["val_metrics"][str(h)]
+            assert got["confusion"] == ran["confusion"]
+            assert got[SHARPE] == pytest.approx(ran[SHARPE], rel=1e-6, abs=1e-9)
+
+
+def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    data, out = searched.data, exported.out
+    close = data.frame["close"].to_numpy(np.float64)[data.val]
+    symbols = data.frame["symbol"].to_numpy()[data.val]
+    labels = {h: data.frame[f"label_{h}"].to_numpy()[data.val] + 1 for h in data.horizons}
+    for model in MODELS:
+        report = summary(out, model)
+        assert report["selection"]["n_trials"] == 2
+        assert report["training"]["seconds"] > 0
+        assert report["inference"]["windows_per_second"] > 0
+        for h in data.horizons:
+            pred = np.load(out / layout.val_probs(model, h)).argmax(axis=1)
+            val = report["horizons"][str(h)]["val"]
+            numpy = backtest(
+                pred,
+                close,
+                symbols,
+                bars_per_year=report["bars_per_year"],
+                cost_bps=report["cost_bps"],
+            )
+            for key in (SHARPE, MAX_DRAWDOWN, TOTAL_RETURN, N_TRADES, WIN_RATE):
+                assert val[key] == pytest.approx(numpy[key], rel=1e-6, abs=1e-9), key
+            assert val["confusion"] == classification_metrics(labels[h], pred)["confusion"]
+            assert 0.0 <= report["horizons"][str(h)]["deflated_sharpe"] <= 1.0
+            assert set(report["horizons"][str(h)]["train"]) >= {SHARPE, "macro_f1", "confusion"}
+
+
+def test_tft_interpretation_ranks_features_and_attends_over_the_window(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    report = json.loads((exported.out / "reports" / "tft_interpretation.json").read_text())
+    ranked = report["feature_importance"]
+    assert {r["feature"] for r in ranked} == set(searched.data.feature_names)
+    weights = [r["importance"] for r in ranked]
+    assert weights == sorted(weights, reverse=True)
+    assert sum(weights) == pytest.approx(1.0, abs=1e-4)
+    seq_len = summary(exported.out, "tft")["seq_len"]
+    assert report["attention"]["lag"] == list(range(seq_len - 1, -1, -1))
+    assert sum(report["attention"]["weight"]) == pytest.approx(1.0, abs=1e-4)
+    assert report["rows"] == len(searched.data.val)
+
+
+def test_training_log_has_a_line_per_epoch(exported: FinalizeReport) -> None:
+    for model in MODELS:
+        lines = (exported.out / layout.training_log(model)).read_text().splitlines()
+        assert lines[0].startswith("config {")
+        epochs = [line for line in lines if line.startswith("epoch")]
+        assert len(epochs) == sum(summary(exported.out, model)["training"]["epochs"])
+
+
+def test_comparison_report_compares_and_links_existing_plots(exported: FinalizeReport) -> None:
+    text = exported.comparison.read_text()  # type: ignore[union-attr]
+    for model in MODELS:
+        assert f"| {model} | 1 |" in text
+        assert re.search(rf"^\| {model} \| (PASS|FAIL).*\*\*(PASS|FAIL)\*\* \|$", text, re.M)
+    assert "## Best model per horizon" in text
+    assert "| 5 | nhits / tft |" in text  # a correlation row
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert "phase2_equity_curves.png" in images and "phase2_confusion_matrices.png" in images
+    for image in images:
+        assert (exported.out / "reports" / image).is_file(), image
+    for model in MODELS:
+        assert (exported.out / "reports" / f"{model}_optuna.html").is_file()
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_a_finalize_stopped_mid_export_leaves_the_old_set_untouched(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = Path(shutil.copytree(exported.out, tmp_path / "results"))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def stop(**_: object) -> str:  # after the model, probabilities and metrics are written
+        raise RuntimeError("stopped while writing tearsheets")
+
+    monkeypatch.setattr("harness.finalize.export.tearsheet_html", stop)
+    with pytest.raises(RuntimeError, match="stopped"):
+        searched.finalize(out, ["nhits"])
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # no new file, none changed: nhits's old set is whole
+    assert pending(out) == []
+
+
+def test_a_stopped_first_export_leaves_no_file_of_the_model(
+    searched: Searched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stop(*_: object, **__: object) -> None:
+        raise RuntimeError("stopped while saving the model")
+
+    monkeypatch.setattr("harness.finalize.export.save_checkpoint", stop)
+    out = tmp_path / "results"
+    with pytest.raises(RuntimeError, match="stopped"):
+        searched.finalize(out, ["patchtst"])
+    assert [p for p in out.rglob("*") if p.is_file()] == []
+    assert pending(out) == []
+
+
+def test_a_model_without_a_complete_trial_fails_clearly_while_the_others_export(
+    searched: Searched, tmp_path: Path
+) -> None:
+    optuna.create_study(study_name="nhits-empty", storage=open_storage(searched.storage))
+    out = tmp_path / "results"
+    stale = out / f".tmp-nhits-{dead_pid()}-abc123"  # left by a killed finalize
+    (stale / "models").mkdir(parents=True)
+    (stale / "models" / "nhits_final.pth").write_bytes(b"half")
+
+    with pytest.raises(FinalizeError) as info:
+        searched.finalize(out, ["nhits", "patchtst"], study_names={"nhits": "nhits-empty"})
+
+    message = str(info.value)
+    assert isinstance(info.value, HarnessError)  # the CLI prints it and exits with code 2
+    assert "'nhits-empty'" in message and "no complete trial" in message
+    assert searched.storage in message
+    assert list(info.value.report.errors) == ["nhits"]
+    assert list(info.value.report.exported) == ["patchtst"]
+    assert verify_results(out, searched.data, models=["patchtst"]) == []
+    assert not [p for p in out.rglob("nhits_*")]
+    assert not stale.exists()
+    assert "Only one model" in (out / layout.COMPARISON).read_text()
+
+
+def test_a_missing_study_is_named_with_the_studies_there(searched: Searched, tmp_path: Path):
+    with pytest.raises(FinalizeError, match=r"study 'nope' not found in .*'tft-demo-"):
+        searched.finalize(tmp_path / "results", ["tft"], study_names={"tft": "nope"})
+
+
+def test_results_of_another_dataset_are_refused(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path
+) -> None:
+    out = tmp_path / "results"
+    index = pd.read_parquet(exported.out / layout.VAL_INDEX)
+    (out / "predictions").mkdir(parents=True)
+    index.iloc[1:].to_parquet(out / layout.VAL_INDEX)
+    with pytest.raises(HarnessError, match="another dataset"):
+        searched.finalize(out, ["nhits"])
+
+
+# --- ensembles -----------------------------------------------------------------------------------
+
+
+def test_a_seed_ensemble_is_exported_whole_and_reloads(searched: Searched, tmp_path: Path):
+    out = tmp_path / "results"
+    report = searched.finalize(out, ["nhits"], seeds=2)
+    seeds = list(report.exported["nhits"].seeds)
+    path = out / layout.checkpoint("nhits")
+    raw = torch.load(path, weights_only=True)
+    assert raw["seeds"] == seeds and seeds[1] == seeds[0] + 1
+    assert len(raw["extra_state_dicts"]) == 1
+
+    net, meta = load_model(path)
+    assert isinstance(net, EnsembleNet) and len(net.members) == 2
+    assert verify_results(out, searched.data, models=["nhits"]) == []
+    prepared = prepare(searched.data, seq_len=meta.seq_len)
+    member_probs = [predict_proba(m, prepared, "val")[1] for m in net.members]
+    for h in searched.data.horizons:
+        mean = np.mean([p[h] for p in member_probs], axis=0)
+        np.testing.assert_allclose(np.load(out / layout.val_probs("nhits", h)), mean, atol=1e-6)
+
+
+# --- verify_results ------------------------------------------------------------------------------
+
+
+def test_verify_results_names_each_broken_file(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path
+) -> None:
+    out = Path(shutil.copytree(exported.out, tmp_path / "results"))
+    (out / layout.val_probs("nhits", 1)).unlink()
+    (out / layout.checkpoint("nhits")).write_bytes(b"not a model")
+    p = np.load(out / layout.val_probs("tft", 5))
+    p[3] = [0.5, 0.5, 0.5]
+    np.save(out / layout.val_probs("tft", 5), p)
+    p = np.load(out / layout.val_probs("tft", 1))
+    np.save(
+        out / layout.val_probs("tft", 1), (p * 0.99 + 0.01 / 3).astype(np.float32)
+    )  # sums to 1, yet not the model's
+    np.save(
+        out / layout.val_probs("patchtst", 20), np.load(out / layout.val_probs("patchtst", 20))[:-1]
+    )
+    index = pd.read_parquet(out / layout.VAL_INDEX)
+    index.loc[0, "symbol"] = "XYZ"
+    index.to_parquet(out / layout.VAL_INDEX)
+    (out / ".tmp-tft-1-x").mkdir()
+
+    problems = verify_results(out, searched.data)
+
+    def about(fragment: str, words: str) -> bool:
+        return any(fragment in line and words in line for line in problems)
+
+    assert about("nhits_val_probs_1.npy", "missing")
+    assert about("nhits_final.pth", "weights_only")
+    assert about("tft_val_probs_5.npy", "do not sum to 1")
+    assert about("tft_val_probs_1.npy", "does not reproduce")
+    assert about("patchtst_val_probs_20.npy", "shape")
+    assert about("val_index.parquet", "symbols differ")
+    assert about(".tmp-tft-1-x", "unfinished export")
+    assert len(problems) == 7, problems
