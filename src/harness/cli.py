@@ -98,9 +98,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
     p.set_defaults(run=_search)
 
-    p = sub.add_parser(
-        "status", help="studies in a storage: trials by state, best score and params"
+    p = sub.add_parser("finalize", help="retrain the best trials, export what Phase 3 reads")
+    p.add_argument("--model", default="all", choices=(*MODEL_NAMES, "all"))
+    _data_arg(p)
+    _storage_args(p)
+    p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="train K seeds of the best config and average their probabilities",
     )
+    _caps_args(p)
+    p.set_defaults(run=_finalize)
+
+    p = sub.add_parser("verify-results", help="check a results folder as Phase 3 would")
+    p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
+    _data_arg(p)
+    p.set_defaults(run=_verify)
+
+    p = sub.add_parser("status", help="studies in a storage: trials by state, best, best params")
     p.add_argument("--storage", default=DEFAULT_STORAGE)
     p.set_defaults(run=_status)
 
@@ -321,6 +338,43 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
         )
         return 130
     display.summary(trials)
+    return 0
+
+
+def _finalize(args: argparse.Namespace) -> int:
+    from harness.finalize import finalize
+    from harness.search.objective import load_objective
+    from harness.search.run import default_study_name
+
+    models = MODEL_NAMES if args.model == "all" else (args.model,)
+    if args.study and len(models) > 1:
+        raise HarnessError("--study names one study: give it with one --model, not 'all'")
+    data = _load(args)
+    report = finalize(
+        models=models,
+        data=data,
+        storage=args.storage,
+        study_names={m: args.study or default_study_name(m, data) for m in models},
+        objectives={m: load_objective(_project_file("objectives", m, None)) for m in models},
+        out=args.out,
+        seeds=args.seeds,
+        max_epochs=args.epochs,
+        max_batches=args.max_batches,
+        say=_say,
+    )
+    if report.comparison is not None:
+        _say(f"comparison report: {report.comparison}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from harness.finalize import verify_results
+
+    problems = verify_results(args.out, _load(args))
+    if problems:
+        errors.print("\n".join(problems), highlight=False, soft_wrap=True)
+        return 1
+    _say(f"{args.out}: every file is present, aligned with the validation split and reproducible.")
     return 0
 
 
