@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
+import optuna
 import pytest
 
-from harness.data import Phase1Data, load_phase1
+from harness.data import load_phase1
 from harness.data.demo import make_demo
-from harness.finalize import FinalizeReport, finalize
-from harness.search.objective import Caps, ObjectiveSpec, load_objective
+from harness.finalize import FinalizeError, FinalizeReport
+from harness.search.objective import load_objective
 from harness.search.run import SearchRequest, prepare_search, run_search
-
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = ("nhits", "tft", "patchtst")
-# Finalize runs with the caps the search ran with, so it retrains exactly the best trial.
-CAPS = Caps(epochs=1, batches=2)
-
-
-@dataclass(frozen=True)
-class Searched:
-    """A storage holding one finished study per model, and what finalize needs to read it."""
-
-    data: Phase1Data
-    storage: str
-    study_names: dict[str, str]
-    objectives: dict[str, ObjectiveSpec]
-
-    def finalize(
-        self,
-        out: Path,
-        models: Sequence[str] = MODELS,
-        *,
-        study_names: dict[str, str] | None = None,
-        **options: Any,
-    ) -> FinalizeReport:
-        return finalize(
-            models=list(models),
-            data=self.data,
-            storage=self.storage,
-            study_names={**self.study_names, **(study_names or {})},
-            objectives=self.objectives,
-            out=out,
-            max_epochs=CAPS.epochs,
-            max_batches=CAPS.batches,
-            say=lambda _: None,
-            **options,
-        )
+from harness.search.study import open_storage
+from tests.finalize.support import CAPS, MODELS, ROOT, Searched, dead_pid
 
 
 @pytest.fixture(scope="session")
 def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
     root = tmp_path_factory.mktemp("finalize-search")
-    make_demo(root / "demo", days=8)
+    make_demo(root / "demo", days=5)
     # Flagged as the demo dataset, so the search samples the CPU-sized demo spaces and budgets.
     data = dataclasses.replace(load_phase1(root / "demo"), is_demo=True)
     storage = f"sqlite:///{root}/studies.db"
@@ -83,3 +46,17 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
 def exported(searched: Searched, tmp_path_factory: pytest.TempPathFactory) -> FinalizeReport:
     """All three models finalized into one folder. Tests read it; to break it, copy it first."""
     return searched.finalize(tmp_path_factory.mktemp("finalize") / "results")
+
+
+@pytest.fixture(scope="session")
+def partial(searched: Searched, tmp_path_factory: pytest.TempPathFactory) -> FinalizeError:
+    """nhits with an empty study beside a 2-seed patchtst ensemble, into a folder that holds
+    the staging folder of a killed finalize."""
+    optuna.create_study(study_name="nhits-empty", storage=open_storage(searched.storage))
+    out = tmp_path_factory.mktemp("partial") / "results"
+    stale = out / f".tmp-nhits-{dead_pid()}-abc123"
+    (stale / "models").mkdir(parents=True)
+    (stale / "models" / "nhits_final.pth").write_bytes(b"half a file")
+    with pytest.raises(FinalizeError) as info:
+        searched.finalize(out, ["nhits", "patchtst"], study_names={"nhits": "nhits-empty"}, seeds=2)
+    return info.value

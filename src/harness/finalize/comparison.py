@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from harness.data import Phase1Data
 from harness.finalize import layout
@@ -85,7 +86,7 @@ def write_comparison(
     }
     notes: dict[str, str] = {}
     for model, (url, name) in (studies or {}).items():
-        notes[model] = _optuna_plots(reports_dir, model, url, name)
+        notes[model] = write_optuna_plots(reports_dir, model, url, name)
     import matplotlib.pyplot as plt
 
     with plt.style.context("default"):  # whatever style Optuna's plots or the caller set
@@ -179,7 +180,7 @@ def _markdown(
         "|---|---|---|---|---|",
     ]
     for model, r in reports.items():
-        checks = _criteria(r, horizons)
+        checks = criteria(r, horizons)
         cells = " | ".join(f"{'PASS' if ok else 'FAIL'}: {why}" for ok, why in checks)
         verdict = "PASS" if all(ok for ok, _ in checks) else "FAIL"
         lines.append(f"| {model} | {cells} | **{verdict}** |")
@@ -253,8 +254,9 @@ def _correlation_lines(
     return lines
 
 
-def _criteria(r: dict[str, Any], horizons: tuple[int, ...]) -> list[tuple[bool, str]]:
-    per = {h: r["horizons"][str(h)] for h in horizons}
+def criteria(summary: dict[str, Any], horizons: tuple[int, ...]) -> list[tuple[bool, str]]:
+    """(passed, why) for each Phase 2 criterion, from a model's metrics JSON."""
+    per = {h: summary["horizons"][str(h)] for h in horizons}
     f1 = {h: per[h]["val"][MACRO_F1] for h in horizons}
     sharpe = {h: per[h]["val"][SHARPE] for h in horizons}
     gaps = {h: per[h]["train_val_gap"] for h in horizons}
@@ -363,7 +365,7 @@ def _confusion_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, A
     plt.close(fig)
 
 
-def _optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> str:
+def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> str:
     """History and parameter importances as PNG and HTML; returns a note when one is missing."""
     import matplotlib
     import matplotlib.pyplot as plt
@@ -382,17 +384,27 @@ def _optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> str:
         _save(ax.figure, reports_dir / files["history_png"])
         plt.close(ax.figure)
         figures.append(optuna.visualization.plot_optimization_history(study))
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        varying = {
+            param
+            for t in complete
+            for param in t.params
+            if len({repr(u.params.get(param)) for u in complete}) > 1
+        }
         try:
-            # fANOVA needs >= 2 complete trials whose parameters vary.
+            if len(complete) < 2 or not varying:
+                # Optuna would still draw a bar (one trial: importance 1.0), which means nothing.
+                raise ValueError(
+                    f"{len(complete)} complete trial(s) and {len(varying)} parameter(s) that "
+                    "vary among them; importances need at least 2 and 1"
+                )
             ax = optuna_mpl.plot_param_importances(study)
             _save(ax.figure, reports_dir / files["importance_png"])
             plt.close(ax.figure)
             figures.append(optuna.visualization.plot_param_importances(study))
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             (reports_dir / files["importance_png"]).unlink(missing_ok=True)
-            notes.append(f"No parameter importances: {exc}".strip())
-        finally:
-            plt.close("all")
+            notes.append(f"No parameter importances: {exc}.")
     page = html_page(f"{model}: Optuna study {name}", [figure_html(f) for f in figures])
     _write_text(reports_dir / files["html"], page)
     return " ".join(notes)

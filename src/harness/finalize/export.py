@@ -1,4 +1,17 @@
-"""One model's export: best trial -> retrain (K seeds) -> predictions, metrics, files, commit."""
+"""One model's export: best trial -> retrain (K seeds) -> predictions, metrics, files, commit.
+
+- The trial: the best COMPLETE trial of the model's study, trained on this dataset (its
+  fingerprint), rebuilt from its stored flat config. Member k trains with seed
+  ``seed_for(study seed, trial number) + k`` and the objective's budget and the caps given, so
+  member 1 is the trial's own run again (same weights on the same hardware).
+- Validation rows: every model predicts every validation row, in the order of the split file,
+  so all models share one ``predictions/val_index.parquet``, which depends on the data alone. A
+  model whose seq_len leaves some validation row without a full window is not exported (a clear
+  error; the other models go on) rather than exported on fewer rows: Phase 3 stacks the models
+  row by row. On the demo data every validation row has more than 256 rows of history.
+- Train metrics: on every train row with a full window (with `max_batches`, a smoke run, on the
+  most recent ``max_batches * 512`` rows, as many as its per-epoch evaluation scored).
+"""
 
 from __future__ import annotations
 
@@ -177,16 +190,15 @@ def _train_members(
 ) -> list[FitResult]:
     budget = spec.budget_for(data)
     batches = [b for b in (max_batches, budget.batches_per_epoch) if b is not None]
+
+    def write(entry: dict[str, Any]) -> None:
+        log.write(epoch_line(entry) + "\n")
+
     fits = []
     for k, seed in enumerate(seeds):
         say(f"{run.model}: training member {k + 1}/{len(seeds)} (seed {seed}) on {prepared.device}")
         log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
-
-        def write(entry: dict[str, Any]) -> None:
-            log.write(epoch_line(entry) + "\n")
-            log.flush()
-
-        # The budget and caps of the search's objective, so seed 1 reruns the trial itself.
+        # The budget and caps of the search's objective: member 1 reruns the trial itself.
         result = fit(
             run,
             prepared,

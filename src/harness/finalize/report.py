@@ -37,9 +37,10 @@ from harness.metrics import (
 # False: HTML files load plotly.js from reports/plotly.min.js (written once, ~5 MB), and stay
 # ~0.2-1 MB each. True: each file embeds its own copy (self-contained, ~5 MB more per file).
 INLINE_PLOTLYJS = False
-# vectorbt's portfolio subplots drawn per symbol. Its "trades" and "underwater" subplots are left
-# out: they take seconds per plot (a shape per trade) and repeat what orders/drawdowns show.
-TEARSHEET_SUBPLOTS = ("orders", "trade_pnl", "cum_returns", "drawdowns")
+# vectorbt's portfolio subplots drawn per symbol; net exposure shows long (+1) and short (-1).
+# Its "trades" and "underwater" subplots are left out: they take seconds per plot (a shape per
+# trade) and repeat what orders and drawdowns show.
+TEARSHEET_SUBPLOTS = ("orders", "net_exposure", "trade_pnl", "cum_returns", "drawdowns")
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def tearsheet_html(
     ]
     for symbol, pf in portfolios.items():
         fig = pf.plot(subplots=list(TEARSHEET_SUBPLOTS))
-        fig.update_layout(title=f"{model} {horizon}-bar, {symbol}", height=900, width=1100)
+        fig.update_layout(title=f"{model} {horizon}-bar, {symbol}", height=1100, width=1100)
         body += [f"<h2>{html.escape(symbol)}</h2>", figure_html(fig)]
     return html_page(f"{model}: {horizon}-bar validation tearsheet", body)
 

@@ -200,6 +200,7 @@ class Objective:
         run = self.run_config(trial)
         trial.set_user_attr("config", run.to_flat())
         trial.set_user_attr("data_fingerprint", self.data.fingerprint)
+        trial.set_user_attr("study_seed", self.seed)  # finalize retrains with the same seed
         epochs: list[dict[str, Any]] = []
         start = time.perf_counter()
         try:

@@ -1,0 +1,57 @@
+"""What the finalize tests share: the searched storage and a few helpers."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.data import Phase1Data
+from harness.finalize import FinalizeReport, finalize
+from harness.search.objective import Caps, ObjectiveSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ("nhits", "tft", "patchtst")
+# Finalize runs with the caps the search ran with, so it retrains exactly the best trial.
+# One evaluation batch (512 rows) covers the 378 validation rows of 5 demo days.
+CAPS = Caps(epochs=1, batches=1)
+
+
+@dataclass(frozen=True)
+class Searched:
+    """A storage holding one finished study per model, and what finalize needs to read it."""
+
+    data: Phase1Data
+    storage: str
+    study_names: dict[str, str]
+    objectives: dict[str, ObjectiveSpec]
+
+    def finalize(
+        self,
+        out: Path,
+        models: Sequence[str] = MODELS,
+        *,
+        study_names: dict[str, str] | None = None,
+        **options: Any,
+    ) -> FinalizeReport:
+        return finalize(
+            models=list(models),
+            data=self.data,
+            storage=self.storage,
+            study_names={**self.study_names, **(study_names or {})},
+            objectives=self.objectives,
+            out=out,
+            max_epochs=CAPS.epochs,
+            max_batches=CAPS.batches,
+            say=lambda _: None,
+            **options,
+        )
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (its reuse within the test is vanishingly unlikely)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
