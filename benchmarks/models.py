@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from harness.data import Batch, DataSpec
 from harness.data.demo import make_demo
 from harness.models import MODELS
-from harness.models.patchtst import forward_per_channel
+from harness.models.patchtst import PatchTSTClassifier, forward_per_channel
 from harness.search.space import load_space
 from harness.training import RunConfig, device_for_training, weighted_loss
 
@@ -130,7 +129,8 @@ def channel_rates(
 ) -> tuple[float, float]:
     """PatchTST forward windows/s: one batched pass, and the per-channel loop; outputs equal."""
     torch.manual_seed(0)
-    net: nn.Module = MODELS["patchtst"].build(run.net, spec).to(device)
+    net = MODELS["patchtst"].build(run.net, spec).to(device)
+    assert isinstance(net, PatchTSTClassifier)
     batch = random_batch(run.train.batch_size, run.seq_len, spec, device, seed=1)
     net.train()
     with torch.no_grad():
@@ -138,7 +138,7 @@ def channel_rates(
     net.eval()
     with torch.no_grad():
         batched = net(batch.x, batch.symbol)
-        looped = forward_per_channel(net, batch.x, batch.symbol)  # type: ignore[arg-type]
+        looped = forward_per_channel(net, batch.x, batch.symbol)
     for key in batched:
         torch.testing.assert_close(looped[key], batched[key])
 
@@ -148,7 +148,7 @@ def channel_rates(
 
     @torch.no_grad()
     def loop() -> None:
-        forward_per_channel(net, batch.x, batch.symbol)  # type: ignore[arg-type]
+        forward_per_channel(net, batch.x, batch.symbol)
 
     size = run.train.batch_size
     fast, _ = rate(one, batch=size, device=device, **timing)

@@ -250,8 +250,16 @@ def _train(args: argparse.Namespace) -> int:
     spec = load_objective(_project_file("objectives", args.model, None))
     data = _load(args)
     fixed = space.for_data(demo=data.is_demo).fixed
+    budget = spec.budget_for(data)
     run = RunConfig.from_flat(
-        {"model": args.model, **fixed, **_parse_sets(args.set)}, where="--set"
+        {
+            "model": args.model,
+            **fixed,
+            "max_epochs": budget.max_epochs,
+            "patience": budget.patience,
+            **_parse_sets(args.set),
+        },
+        where="--set",
     )
     prepared = prepare(
         data,
@@ -267,13 +275,12 @@ def _train(args: argparse.Namespace) -> int:
     )
     from harness.training.report import EpochLog, epoch_table_header, epoch_table_row
 
-    budget = spec.budget_for(data)
     with EpochLog(log, run) as write:
-        console.print(epoch_table_header(data.horizons), highlight=False)
+        console.print(epoch_table_header(data.horizons), highlight=False, soft_wrap=True)
 
         def report(entry: dict) -> None:
             write(entry)
-            console.print(epoch_table_row(entry, data.horizons), highlight=False)
+            console.print(epoch_table_row(entry, data.horizons), highlight=False, soft_wrap=True)
 
         result = fit(
             run,

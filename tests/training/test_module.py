@@ -135,6 +135,12 @@ def test_balanced_class_weights_on_a_known_distribution(demo_data: PreparedData)
     torch.testing.assert_close(weights, expected)
 
 
+def test_a_class_absent_from_train_gets_weight_0(demo_data: PreparedData) -> None:
+    # classes 0, 1 seen 5 times each, class 2 never: the present ones stay 1, class 2 gets 0
+    data = with_labels(demo_data, [[k % 2] * 3 for k in range(10)])
+    torch.testing.assert_close(balanced_class_weights(data), torch.tensor([[1.0, 1.0, 0.0]] * 3))
+
+
 def test_balanced_class_weights_of_balanced_labels_are_one(demo_data: PreparedData) -> None:
     data = with_labels(demo_data, [[k % 3] * 3 for k in range(12)])
     torch.testing.assert_close(balanced_class_weights(data), torch.ones(3, 3))

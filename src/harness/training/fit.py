@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import tempfile
@@ -49,11 +50,16 @@ class KeepBest(Callback):
         self.state: dict[str, torch.Tensor] | None = None
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        value = trainer.callback_metrics.get(SCORE)
-        if trainer.sanity_checking or value is None:
+        # The history holds the exact score; Lightning's logged copy is float32.
+        assert isinstance(module, Phase2Module)
+        if trainer.sanity_checking or not module.history:
             return
-        if math.isfinite(float(value)) and float(value) > self.score:
-            self.score, self.epoch = float(value), module.current_epoch
+        entry = module.history[-1]
+        if entry["epoch"] != module.current_epoch:
+            return
+        value = float(entry[SCORE])
+        if math.isfinite(value) and value > self.score:
+            self.score, self.epoch = value, module.current_epoch
             self.state = copy.deepcopy(module.net.state_dict())
 
 
@@ -120,15 +126,15 @@ def fit(
         raise ValueError(f"data prepared for seq_len {data.seq_len}, config has {run.seq_len}")
     pl.seed_everything(seed, workers=False, verbose=False)
     net = build_net(run, data, seed=seed)
+    epochs = run.train.max_epochs if max_epochs is None else min(max_epochs, run.train.max_epochs)
     module = Phase2Module(
         net,
         data=data,
-        config=run.train,
+        config=dataclasses.replace(run.train, max_epochs=epochs),  # the cosine schedule's length
         score=score,
         bars_per_year=bars_per_year(data.timestamps, data.symbols),
     )
     keep = KeepBest()
-    epochs = run.train.max_epochs if max_epochs is None else min(max_epochs, run.train.max_epochs)
     batch = run.train.batch_size
     train_loader = data.loader(
         "train", batch_size=batch, shuffle=True, seed=seed, max_batches=max_batches

@@ -52,11 +52,13 @@ def weighted_loss(
 
 
 def balanced_class_weights(data: PreparedData) -> torch.Tensor:
-    """[H, 3] inverse class frequencies of the train rows, normalized to mean 1 per horizon."""
+    """[H, 3] inverse class frequencies of the train rows, mean 1 over the classes present per
+    horizon (a class absent from train gets 0: it is never a target)."""
     y = data.labels[data.train]  # [N_train, H]
     counts = torch.stack([torch.bincount(y[:, k], minlength=3) for k in range(y.shape[1])]).float()
-    inv = counts.sum(1, keepdim=True) / counts.clamp_min(1.0)
-    return inv / inv.mean(1, keepdim=True)
+    present = counts > 0
+    inv = torch.where(present, counts.sum(1, keepdim=True) / counts.clamp_min(1.0), 0.0)
+    return inv * present.sum(1, keepdim=True) / inv.sum(1, keepdim=True)
 
 
 class Phase2Module(pl.LightningModule):
