@@ -91,7 +91,7 @@ def main() -> None:
     p.add_argument("--features", type=int, default=50)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--batches", type=int, default=200)
+    p.add_argument("--batches", type=int, default=500)
     args = p.parse_args()
     torch.manual_seed(0)
     B, L, F = args.batch, args.seq_len, args.features

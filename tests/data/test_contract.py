@@ -230,3 +230,13 @@ def test_demo_is_used_when_no_data_here(tmp_path: Path, monkeypatch: pytest.Monk
 def test_data_error_is_raised_by_the_api(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="No Phase 1 data"):
         load_phase1(tmp_path)
+
+
+def test_check_data_summarizes_a_valid_dataset(
+    tiny_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-data", "--data", str(tiny_dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "240 rows, 3 features, horizons 1, 5" in out
+    assert "rows per symbol and split" in out and "label shares" in out
+    assert "8,766 bars per year" in out  # hourly bars around the clock

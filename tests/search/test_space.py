@@ -142,3 +142,10 @@ def test_bad_objective_names_file_and_key(tmp_path: Path) -> None:
     path.write_text("model: nhits\npruner: {type: median, n_startup: 3}\n")
     with pytest.raises(SpaceError, match=r"objective.yaml: pruner.median.n_startup"):
         load_objective(path)
+
+
+def test_the_cli_knows_every_registered_model() -> None:
+    from harness.cli import MODEL_NAMES
+    from harness.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)
