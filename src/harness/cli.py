@@ -180,6 +180,7 @@ def _check_data(args: argparse.Namespace) -> int:
         f"[bold]{s.root}[/]: {s.n_rows} rows, {s.n_features} features, horizons "
         f"{', '.join(map(str, s.horizons))}, {s.bars_per_year:,.0f} bars per year",
         highlight=False,
+        soft_wrap=True,
     )
     table = Table(
         "symbol",
