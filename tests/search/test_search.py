@@ -111,16 +111,14 @@ def test_a_diverging_trial_fails_alone(tmp_path: Path) -> None:
     assert trials[0].user_attrs["fail_reason"].startswith("DivergedError: training loss is nan")
 
 
-def test_another_dataset_cannot_join_a_study(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    storage = f"sqlite:///{tmp_path}/studies.db"
-    args = [
+def _tiny_search(storage: str, *, trials: int, study: str) -> list[str]:
+    """`harness search` arguments for an nhits study of one-batch, one-epoch trials."""
+    return [
         "search",
         "--model",
         "nhits",
         "--trials",
-        "1",
+        str(trials),
         "--epochs",
         "1",
         "--max-batches",
@@ -128,8 +126,15 @@ def test_another_dataset_cannot_join_a_study(
         "--storage",
         storage,
         "--study",
-        "shared",
+        study,
     ]
+
+
+def test_another_dataset_cannot_join_a_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage = f"sqlite:///{tmp_path}/studies.db"
+    args = _tiny_search(storage, trials=1, study="shared")
     assert main(args) == 0
     other = make_demo(tmp_path / "other", days=6, seed=5).out
     assert main([*args, "--data", str(other)]) == 2
@@ -158,23 +163,7 @@ def test_a_storage_that_cannot_connect_is_exit_code_2(capsys: pytest.CaptureFixt
 
 def test_status_lists_the_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     storage = f"sqlite:///{tmp_path}/studies.db"
-    main(
-        [
-            "search",
-            "--model",
-            "nhits",
-            "--trials",
-            "2",
-            "--epochs",
-            "1",
-            "--max-batches",
-            "1",
-            "--storage",
-            storage,
-            "--study",
-            "mine",
-        ]
-    )
+    main(_tiny_search(storage, trials=2, study="mine"))
     out = capsys.readouterr().out
     assert "trial   0 complete" in out and "trial   1 complete" in out
     assert main(["status", "--storage", storage]) == 0
