@@ -8,15 +8,16 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
+from harness import DEFAULT_STORAGE, MODEL_NAMES
 from harness.errors import HarnessError
 
-# Kept here, not imported: `harness --help` should not wait for torch.
-MODEL_NAMES = ("nhits", "tft", "patchtst")
-DEFAULT_STORAGE = "sqlite:///studies/harness.db"
+if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
+    from harness.training import Caps
 
 console = Console()
 errors = Console(stderr=True)
@@ -215,16 +216,6 @@ def _check_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _project_file(folder: str, model: str, given: Path | None) -> Path:
-    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's."""
-    if given is not None:
-        return given
-    here = Path(folder) / f"{model}.yaml"
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parents[2] / folder / f"{model}.yaml"
-
-
 def _parse_sets(items: list[str]) -> dict[str, object]:
     import yaml
 
@@ -241,41 +232,26 @@ def _parse_sets(items: list[str]) -> dict[str, object]:
     return values
 
 
-def _train(args: argparse.Namespace) -> int:
-    from harness.data import prepare
-    from harness.search.objective import load_objective
-    from harness.search.space import load_space
-    from harness.training import RunConfig, device_for_training, fit
+def _caps(args: argparse.Namespace) -> Caps:
+    from harness.training import Caps
 
-    space = load_space(_project_file("search_spaces", args.model, None))
-    spec = load_objective(_project_file("objectives", args.model, None))
+    return Caps(epochs=args.epochs, batches=args.max_batches)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from harness.search import Recipe
+    from harness.training import EpochLog, epoch_table_header, epoch_table_row
+
     data = _load(args)
-    fixed = space.for_data(demo=data.is_demo).fixed
-    budget = spec.budget_for(data)
-    run = RunConfig.from_flat(
-        {
-            "model": args.model,
-            **fixed,
-            "max_epochs": budget.max_epochs,
-            "patience": budget.patience,
-            **_parse_sets(args.set),
-        },
-        where="--set",
-    )
-    prepared = prepare(
-        data,
-        seq_len=run.seq_len,
-        window_end=run.train.window_end,  # type: ignore[arg-type]
-        device=device_for_training(),
-    )
+    recipe = Recipe.load(args.model, data, caps=_caps(args))
+    run = recipe.default_run(_parse_sets(args.set))
+    prepared = recipe.prepared(run)
     log = args.log or Path("results/train") / f"{args.model}_training.log"
     console.print(
         f"training {args.model} on {len(prepared.train)} windows, validating on "
         f"{len(prepared.val)} ({prepared.device}); log: {log}",
         highlight=False,
     )
-    from harness.training.report import EpochLog, epoch_table_header, epoch_table_row
-
     with EpochLog(log, run) as write:
         console.print(epoch_table_header(data.horizons), highlight=False, soft_wrap=True)
 
@@ -283,18 +259,7 @@ def _train(args: argparse.Namespace) -> int:
             write(entry)
             console.print(epoch_table_row(entry, data.horizons), highlight=False, soft_wrap=True)
 
-        result = fit(
-            run,
-            prepared,
-            spec.score_config(),
-            seed=args.seed,
-            max_epochs=args.epochs,
-            max_batches=args.max_batches or budget.batches_per_epoch,
-            eval_batches=args.max_batches,
-            train_eval_rows=budget.train_eval_rows,
-            report=report,
-            progress=console.is_terminal,
-        )
+        result = recipe.train(run, seed=args.seed, report=report, progress=console.is_terminal)
     console.print(
         f"best epoch {result.best_epoch}: score {result.score:.4f} "
         f"({result.epochs} epochs, {result.seconds:.0f} s)",
@@ -315,22 +280,20 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _search_one(args: argparse.Namespace, model: str) -> int:
-    from harness.search.display import SearchDisplay
-    from harness.search.objective import Caps
-    from harness.search.run import SearchRequest, prepare_search, run_search
+    from harness.search import SearchDisplay, SearchRequest, prepare_search, run_search
 
     request = SearchRequest(
         model=model,
         trials=args.trials,
-        space_file=_project_file("search_spaces", model, args.space),
-        objective_file=_project_file("objectives", model, args.objective),
+        space_file=args.space,
+        objective_file=args.objective,
         data=args.data,
         storage=args.storage,
         study=args.study,
         jobs=args.jobs,
         timeout=args.timeout,
         seed=args.seed,
-        caps=Caps(epochs=args.epochs, batches=args.max_batches),
+        caps=_caps(args),
     )
     prepared = prepare_search(request, say=_say)
     display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
@@ -351,23 +314,18 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
 
 def _finalize(args: argparse.Namespace) -> int:
     from harness.finalize import finalize
-    from harness.search.objective import load_objective
-    from harness.search.run import default_study_name
+    from harness.search import Recipe, default_study_name
 
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
         raise HarnessError("--study names one study: give it with one --model, not 'all'")
     data = _load(args)
     finalize(  # raises, after exporting the rest, when a model fails; names the report last
-        models=models,
-        data=data,
+        recipes=[Recipe.load(m, data, caps=_caps(args)) for m in models],
         storage=args.storage,
         study_names={m: args.study or default_study_name(m, data) for m in models},
-        objectives={m: load_objective(_project_file("objectives", m, None)) for m in models},
         out=args.out,
         seeds=args.seeds,
-        max_epochs=args.epochs,
-        max_batches=args.max_batches,
         say=_say,
     )
     return 0
@@ -385,8 +343,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from harness.search.display import status_table
-    from harness.search.study import open_storage
+    from harness.search import open_storage, status_table
 
     console.print(status_table(open_storage(args.storage)))
     return 0
@@ -395,7 +352,7 @@ def _status(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     import subprocess
 
-    from harness.search.study import open_storage
+    from harness.search import open_storage
 
     open_storage(args.storage)  # a clear error for a bad URL, before the server starts
     console.print(f"optuna-dashboard on http://127.0.0.1:{args.port} (Ctrl-C stops it)")

@@ -1,4 +1,9 @@
-"""Building a frozen config dataclass from loose values, with the checks YAML input needs."""
+"""Typed configs from loose values: the checks YAML and `--set` input need, in one place.
+
+- ``build_config``: a frozen config dataclass from a mapping (unknown keys, wrong types and values
+  outside a ``Literal`` are refused, naming each).
+- ``Strict``: the pydantic base of every YAML section (unknown keys and wrong types refused).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,42 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 C = TypeVar("C")
 
 
-def _as(expected: type, value: Any) -> Any:
-    """``value`` as ``expected``, or None when it is not one. bool and int never mix."""
+class Strict(BaseModel):
+    """A YAML section: unknown keys and wrong types are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _as(expected: Any, value: Any) -> tuple[bool, Any]:
+    """(ok, ``value`` as ``expected``). bool and int never mix; an int is a float."""
+    if typing.get_origin(expected) is Literal:
+        return value in typing.get_args(expected) and not isinstance(value, bool), value
     if isinstance(value, bool):
-        return value if expected is bool else None
+        return expected is bool, value
     if expected is float and isinstance(value, int | float):
-        return float(value)
-    return value if isinstance(value, expected) else None
+        return True, float(value)
+    return isinstance(value, expected), value
+
+
+def _type_name(expected: Any) -> str:
+    if typing.get_origin(expected) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(expected))
+    return str(expected.__name__)
+
+
+def check_literals(config: Any) -> None:
+    """Raise ValueError for a field of a config dataclass whose value is outside its Literal."""
+    for name, expected in field_types(type(config)).items():
+        value = getattr(config, name)
+        if typing.get_origin(expected) is Literal and not _as(expected, value)[0]:
+            raise ValueError(f"{name} must be {_type_name(expected)}, got {value!r}")
 
 
 @functools.cache
@@ -30,9 +59,9 @@ def field_types(config_type: type) -> dict[str, Any]:
 def build_config(config_type: type[C], values: Mapping[str, Any], *, what: str) -> C:
     """`config_type` from its defaults and `values`.
 
-    Raises ValueError naming every unknown key and every value of the wrong type; an int is
-    accepted where a float is expected (and converted), a bool never stands for an int. The
-    dataclass's own checks (ranges, choices) raise ValueError too.
+    Raises ValueError naming every unknown key and every value of the wrong type or outside its
+    ``Literal``; an int is accepted where a float is expected (and converted), a bool never
+    stands for an int. The dataclass's own checks (ranges) raise ValueError too.
     """
     types = field_types(config_type)
     unknown = sorted(set(values) - set(types))
@@ -40,10 +69,11 @@ def build_config(config_type: type[C], values: Mapping[str, Any], *, what: str) 
         raise ValueError(f"{what}: unknown keys {unknown}; known: {list(types)}")
     checked, wrong = {}, []
     for key, value in values.items():
-        expected = types[key]
-        checked[key] = _as(expected, value)
-        if checked[key] is None:
-            wrong.append(f"{key} must be {expected.__name__}, got {type(value).__name__} {value!r}")
+        ok, checked[key] = _as(types[key], value)
+        if not ok:
+            wrong.append(
+                f"{key} must be {_type_name(types[key])}, got {type(value).__name__} {value!r}"
+            )
     if wrong:
         raise ValueError(f"{what}: " + "; ".join(wrong))
     return config_type(**checked)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.data.contract import DataError, Phase1Data, PurgeWarning, has_phase1_data, load_phase1
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
-from harness.data.windows import Batch, PreparedData, WindowLoader, prepare
+from harness.data.windows import Batch, PreparedData, Split, WindowEnd, WindowLoader, prepare
 
 __all__ = [
     "N_CLASSES",
@@ -21,6 +21,8 @@ __all__ = [
     "Phase1Data",
     "PreparedData",
     "PurgeWarning",
+    "Split",
+    "WindowEnd",
     "WindowLoader",
     "cache_dir",
     "demo_root",

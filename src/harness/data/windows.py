@@ -18,8 +18,10 @@ from sklearn.preprocessing import StandardScaler
 
 from harness.data.contract import Phase1Data
 from harness.data.spec import DataSpec
+from harness.seeds import mix
 
 WindowEnd = Literal["inclusive", "exclusive"]
+Split = Literal["train", "val"]
 """`inclusive` (default): the L rows ending at row i, i included (its features are known at its
 close, where the position is taken). `exclusive`: rows i-L..i-1, the Phase 2 document's choice."""
 
@@ -58,10 +60,10 @@ class PreparedData:
     def device(self) -> torch.device:
         return self.features.device
 
-    def split(self, name: Literal["train", "val"]) -> torch.Tensor:
+    def split(self, name: Split) -> torch.Tensor:
         return {"train": self.train, "val": self.val}[name]
 
-    def tail(self, name: Literal["train", "val"], n: int | None) -> torch.Tensor:
+    def tail(self, name: Split, n: int | None) -> torch.Tensor:
         """The last `n` rows of a split, shared among its symbols: one recent block each."""
         rows = self.split(name)
         if n is None or n >= len(rows):
@@ -89,7 +91,7 @@ class PreparedData:
 
     def loader(
         self,
-        split: Literal["train", "val"],
+        split: Split,
         *,
         batch_size: int,
         shuffle: bool = False,
@@ -142,7 +144,7 @@ class WindowLoader:
     def __iter__(self) -> Iterator[Batch]:
         rows = self.rows
         if self.shuffle:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self._passes)
+            gen = torch.Generator().manual_seed(mix(self.seed, self._passes))
             rows = rows[torch.randperm(len(rows), generator=gen).to(rows.device)]
         self._passes += 1
         for k in range(len(self)):

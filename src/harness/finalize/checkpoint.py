@@ -30,12 +30,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from harness.data import DataSpec, PreparedData
+from harness import FORMAT_VERSION
+from harness.data import DataSpec, PreparedData, WindowEnd
 from harness.errors import HarnessError
 from harness.models import MODELS
 from harness.training import RunConfig
 
-FORMAT = "harness-final-v1"
+FORMAT = f"harness-final-v{FORMAT_VERSION}"
 CLASSES = (-1, 0, 1)
 
 
@@ -78,7 +79,7 @@ class ModelMeta:
     horizons: tuple[int, ...]
     symbols: tuple[str, ...]
     seq_len: int
-    window_end: str
+    window_end: WindowEnd
     scaler_mean: np.ndarray  # float64 [F]
     scaler_std: np.ndarray  # float64 [F]
     data_fingerprint: str
@@ -142,8 +143,13 @@ def load_model(path: Path, *, device: torch.device | str = "cpu") -> tuple[nn.Mo
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, runtime and OS errors alike
         raise CheckpointError(f"{path}: cannot be loaded with weights_only=True ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+    if not isinstance(raw, dict) or not str(raw.get("format", "")).startswith("harness-final-"):
         raise CheckpointError(f"{path}: not a harness model file (format {FORMAT!r} expected)")
+    if raw["format"] != FORMAT:
+        raise CheckpointError(
+            f"{path}: written by another version of the harness (format {raw['format']!r}, this "
+            f"one reads {FORMAT!r}); finalize the study again with this version."
+        )
     try:
         meta = _meta(raw, path)
         build = MODELS[meta.model].build
@@ -159,15 +165,16 @@ def load_model(path: Path, *, device: torch.device | str = "cpu") -> tuple[nn.Mo
 
 
 def _meta(raw: dict[str, Any], path: Path) -> ModelMeta:
+    run = RunConfig.from_flat(raw["config"], where=f"{path}: config")
     return ModelMeta(
         model=str(raw["model"]),
-        run=RunConfig.from_flat(raw["config"], where=f"{path}: config"),
+        run=run,
         seeds=tuple(int(s) for s in raw["seeds"]),
         feature_names=tuple(raw["feature_names"]),
         horizons=tuple(int(h) for h in raw["horizons"]),
         symbols=tuple(raw["symbols"]),
         seq_len=int(raw["seq_len"]),
-        window_end=str(raw["window_end"]),
+        window_end=run.train.window_end,
         scaler_mean=raw["scaler_mean"].numpy(),
         scaler_std=raw["scaler_std"].numpy(),
         data_fingerprint=str(raw["data_fingerprint"]),

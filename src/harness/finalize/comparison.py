@@ -371,7 +371,7 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as optuna_mpl
 
-    from harness.search.study import open_storage
+    from harness.search import open_storage
 
     files = optuna_files(model)
     study = optuna.load_study(study_name=name, storage=open_storage(url))

@@ -2,15 +2,16 @@
 
 - The trial: the best COMPLETE trial of the model's study, trained on this dataset (its
   fingerprint), rebuilt from its stored flat config. Member k trains with seed
-  ``seed_for(study seed, trial number) + k`` and the objective's budget and the caps given, so
-  member 1 is the trial's own run again (same weights on the same hardware).
+  ``seed_for(study seed, trial number) + k`` through the same recipe as the search (the
+  objective's budget under the caps given), so member 1 is the trial's own run again (same
+  weights on the same hardware).
 - Validation rows: every model predicts every validation row, in the order of the split file,
   so all models share one ``predictions/val_index.parquet``, which depends on the data alone. A
   model whose seq_len leaves some validation row without a full window is not exported (a clear
   error; the other models go on) rather than exported on fewer rows: Phase 3 stacks the models
   row by row. On the demo data every validation row has more than 256 rows of history.
-- Train metrics: on every train row with a full window (with `max_batches`, a smoke run, on the
-  most recent ``max_batches * 512`` rows, as many as its per-epoch evaluation scored).
+- Train metrics: on every train row with a full window (with a cap on evaluation batches, a smoke
+  run, on as many recent train rows as its per-epoch evaluation scored).
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 from torch import nn
 
-from harness.data import Phase1Data, PreparedData, prepare
+from harness import FORMAT_VERSION
+from harness.data import Phase1Data, PreparedData
 from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.checkpoint import EnsembleNet, members, save_checkpoint
 from harness.finalize.report import (
     SplitResult,
-    dump_json,
     interpretable,
     interpretation,
     plotly_js,
@@ -46,15 +47,17 @@ from harness.finalize.report import (
     tearsheet_html,
 )
 from harness.finalize.staging import Staging
-from harness.metrics import SHARPE, bars_per_year, deflated_sharpe, strategy_returns
-from harness.search.objective import ObjectiveSpec, train_val_gap
-from harness.search.study import FINISHED, best_trial
-from harness.training import FitResult, RunConfig, device_for_training, fit, predict_proba, seed_for
-from harness.training.report import epoch_line
-
-# Rows per evaluation batch in fit (max(batch_size, 512)): a smoke run (max_batches) scores train
-# metrics on as many recent train rows as its per-epoch evaluation saw.
-EVAL_BATCH = 512
+from harness.metrics import SHARPE, bars_per_year, deflated_sharpe, strategy_returns, train_val_gap
+from harness.search import FINISHED, Recipe, load_study, pick_trial, redact
+from harness.serialize import dump_json
+from harness.training import (
+    FitResult,
+    RunConfig,
+    epoch_line,
+    eval_batch_size,
+    predict_proba,
+    seed_for,
+)
 
 
 class ExportError(HarnessError):
@@ -71,58 +74,6 @@ class ModelExport:
     seeds: tuple[int, ...]
     files: tuple[Path, ...]
     summary: dict[str, Any]  # the content of reports/{model}_metrics.json
-
-
-def redact(url: str) -> str:
-    """A storage URL without its password, for messages and reports."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL sqlalchemy parses: nothing to hide either
-        return url
-
-
-def load_study(storage: RDBStorage, url: str, name: str, model: str) -> optuna.Study:
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        names = optuna.get_all_study_names(storage)
-        known = ", ".join(repr(n) for n in names) if names else "none"
-        raise ExportError(
-            f"{model}: study {name!r} not found in {redact(url)} (studies there: {known}). "
-            f"Run `harness search --model {model}` first, or name the study to finalize."
-        ) from None
-    made_for = study.user_attrs.get("model")
-    if made_for is not None and made_for != model:
-        raise ExportError(
-            f"{model}: study {name!r} in {redact(url)} is a study of {made_for!r}, not {model!r}."
-        )
-    return study
-
-
-def pick_trial(study: optuna.Study, url: str, model: str, data: Phase1Data) -> FrozenTrial:
-    best = best_trial(study)
-    if best is None:
-        states = pd.Series([t.state.name.lower() for t in study.get_trials(deepcopy=False)])
-        seen = ", ".join(f"{n} {s}" for s, n in states.value_counts().items()) or "no trials"
-        raise ExportError(
-            f"{model}: study {study.study_name!r} in {redact(url)} has no complete trial "
-            f"({seen}). Run `harness search --model {model}` until a trial completes."
-        )
-    fingerprint = best.user_attrs.get("data_fingerprint")
-    if fingerprint != data.fingerprint:
-        raise ExportError(
-            f"{model}: trial {best.number} of study {study.study_name!r} was trained on another "
-            f"dataset (fingerprint {fingerprint}, this data {data.fingerprint}); finalize with "
-            "the data the study searched on."
-        )
-    if "config" not in best.user_attrs:
-        raise ExportError(
-            f"{model}: trial {best.number} of study {study.study_name!r} holds no config "
-            "(user attribute 'config'); it was not made by `harness search`."
-        )
-    return best
 
 
 def check_val_covered(prepared: PreparedData, data: Phase1Data, model: str) -> None:
@@ -177,39 +128,22 @@ def _timed_val_predict(
 
 
 def _train_members(
+    recipe: Recipe,
     run: RunConfig,
-    prepared: PreparedData,
-    spec: ObjectiveSpec,
     *,
     seeds: list[int],
-    data: Phase1Data,
-    max_epochs: int | None,
-    max_batches: int | None,
     log: TextIO,
     say: Callable[[str], None],
 ) -> list[FitResult]:
-    budget = spec.budget_for(data)
-    batches = [b for b in (max_batches, budget.batches_per_epoch) if b is not None]
-
     def write(entry: dict[str, Any]) -> None:
         log.write(epoch_line(entry) + "\n")
 
     fits = []
     for k, seed in enumerate(seeds):
-        say(f"{run.model}: training member {k + 1}/{len(seeds)} (seed {seed}) on {prepared.device}")
+        device = recipe.prepared(run).device
+        say(f"{run.model}: training member {k + 1}/{len(seeds)} (seed {seed}) on {device}")
         log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
-        # The budget and caps of the search's objective: member 1 reruns the trial itself.
-        result = fit(
-            run,
-            prepared,
-            spec.score_config(),
-            seed=seed,
-            max_epochs=max_epochs,
-            max_batches=min(batches) if batches else None,
-            eval_batches=max_batches,
-            train_eval_rows=budget.train_eval_rows,
-            report=write,
-        )
+        result = recipe.train(run, seed=seed, report=write)  # as the search trained the trial
         log.write(
             f"best epoch {result.best_epoch}: score {result.score:.5f} "
             f"({result.epochs} epochs, {result.seconds:.1f}s)\n"
@@ -219,33 +153,23 @@ def _train_members(
 
 
 def export_model(
-    model: str,
+    recipe: Recipe,
     *,
-    data: Phase1Data,
     storage: RDBStorage,
     storage_url: str,
     study_name: str,
-    spec: ObjectiveSpec,
     out: Path,
     seeds: int,
-    max_epochs: int | None,
-    max_batches: int | None,
     say: Callable[[str], None],
 ) -> ModelExport:
     """Retrain the best complete trial of `study_name` and write the model's whole set."""
-    if spec.model != model:
-        raise ExportError(f"{model}: the objective given is the objective of {spec.model!r}")
+    model, data = recipe.model, recipe.data
     study = load_study(storage, storage_url, study_name, model)
     trial = pick_trial(study, storage_url, model, data)
     run = RunConfig.from_flat(
         trial.user_attrs["config"], where=f"study {study_name!r} trial {trial.number}: config"
     )
-    prepared = prepare(
-        data,
-        seq_len=run.seq_len,
-        window_end=run.train.window_end,  # type: ignore[arg-type]
-        device=device_for_training(),
-    )
+    prepared = recipe.prepared(run)
     check_val_covered(prepared, data, model)
     base = seed_for(_study_seed(trial, study), trial.number)
     member_seeds = [base + k for k in range(seeds)]
@@ -259,28 +183,16 @@ def export_model(
         with stage.path(layout.training_log(model)).open("w") as log:
             log.write(f"config {json.dumps(run.to_flat(), sort_keys=True)}\n")  # as EpochLog
             log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
-            fits = _train_members(
-                run,
-                prepared,
-                spec,
-                seeds=member_seeds,
-                data=data,
-                max_epochs=max_epochs,
-                max_batches=max_batches,
-                log=log,
-                say=say,
-            )
+            fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
         net = fits[0].net if len(fits) == 1 else EnsembleNet([f.net for f in fits]).eval()
         summary, val = _evaluate(
-            model,
+            recipe,
+            run,
             net,
-            prepared,
             fits,
-            spec=spec,
             study=study,
             trial=trial,
             storage_url=storage_url,
-            max_batches=max_batches,
             member_seeds=member_seeds,
         )
         _write_set(stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds)
@@ -299,28 +211,29 @@ def export_model(
 
 
 def _evaluate(
-    model: str,
+    recipe: Recipe,
+    run: RunConfig,
     net: nn.Module,
-    prepared: PreparedData,
     fits: list[FitResult],
     *,
-    spec: ObjectiveSpec,
     study: optuna.Study,
     trial: FrozenTrial,
     storage_url: str,
-    max_batches: int | None,
     member_seeds: list[int],
 ) -> tuple[dict[str, Any], SplitResult]:
     """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json."""
+    model, prepared, budget = recipe.model, recipe.prepared(run), recipe.budget
     horizons = prepared.spec.horizons
-    cost = spec.score.cost_bps
+    cost = recipe.score.cost_bps
     bpy = bars_per_year(prepared.timestamps, prepared.symbols)  # as fit annualizes
     val_rows, val_probs, seconds = _timed_val_predict(net, prepared)
-    train_rows = prepared.tail("train", None if max_batches is None else max_batches * EVAL_BATCH)
+    # A smoke run (capped evaluations) scores as many recent train rows as its epochs did.
+    scored = None if budget.eval_batches is None else budget.eval_batches * eval_batch_size(run)
+    train_rows = prepared.tail("train", scored)
     train_rows_np, train_probs = _rows_predict(net, prepared, train_rows)
     val = score_split(val_rows, val_probs, prepared, bars_per_year=bpy, cost_bps=cost)
     train = score_split(train_rows_np, train_probs, prepared, bars_per_year=bpy, cost_bps=cost)
-    gap = train_val_gap({"val": val.metrics, "train": train.metrics})
+    gap = train_val_gap(train.metrics, val.metrics)
 
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -348,6 +261,7 @@ def _evaluate(
         }
     first = members(net)[0]
     summary = {
+        "format_version": FORMAT_VERSION,
         "model": model,
         "study": study.study_name,
         "storage": redact(storage_url),
@@ -385,7 +299,8 @@ def _evaluate(
         },
         "bars_per_year": bpy,
         "cost_bps": cost,
-        "score": spec.score.model_dump(),
+        "score": recipe.score.model_dump(mode="json"),
+        "budget": budget.model_dump(mode="json"),
         "config": trial.user_attrs["config"],
         "seq_len": prepared.seq_len,
         "window_end": prepared.window_end,

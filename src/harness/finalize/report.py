@@ -9,8 +9,6 @@ metric.
 from __future__ import annotations
 
 import html
-import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,25 +83,6 @@ def score_split(
         }
         portfolios[h] = pfs
     return SplitResult(rows=rows, probs=dict(probs), metrics=metrics, portfolios=portfolios)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON: string keys, numpy scalars as Python numbers, NaN/inf as null."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n"
 
 
 # --- HTML ----------------------------------------------------------------------------------------

@@ -14,9 +14,7 @@ from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.export import ModelExport, export_model, val_index
 from harness.finalize.staging import recover
-from harness.models import MODELS
-from harness.search.objective import ObjectiveSpec
-from harness.search.study import open_storage
+from harness.search import Recipe, open_storage
 from harness.training import DivergedError
 
 
@@ -38,24 +36,19 @@ class FinalizeReport:
 
 def finalize(
     *,
-    models: Sequence[str],
-    data: Phase1Data,
+    recipes: Sequence[Recipe],
     storage: str,
     study_names: Mapping[str, str],
-    objectives: Mapping[str, ObjectiveSpec],
     out: Path = Path("results"),
     seeds: int = 1,
-    max_epochs: int | None = None,
-    max_batches: int | None = None,
     say: Callable[[str], None] = print,
 ) -> FinalizeReport:
     """Retrain each model's best complete trial and export its files (DESIGN.md section 6).
 
-    `study_names` and `objectives` map each model to its study in `storage` and to the
-    objective its study ran with (budget, score weights, cost). `seeds` > 1 trains that many
-    members (seeds seed_for(study seed, trial) + 0..K-1) and exports their mean probabilities.
-    `max_epochs` / `max_batches` cap training for smoke runs, as `harness search` caps trials;
-    validation predictions always cover every validation row.
+    `recipes`: one per model, all of one dataset, each as its study ran (objective, space, and
+    the caps of a smoke search); `study_names` maps each model to its study in `storage`.
+    `seeds` > 1 trains that many members (seeds seed_for(study seed, trial) + 0..K-1) and
+    exports their mean probabilities. Validation predictions always cover every validation row.
 
     Each model's set is written whole or not at all; one model's failure (no study, no complete
     trial, another dataset, diverged training) does not stop the others. The comparison report
@@ -64,15 +57,14 @@ def finalize(
     """
     if seeds < 1:
         raise HarnessError(f"--seeds must be >= 1, got {seeds}")
-    for name, value in (("max_epochs", max_epochs), ("max_batches", max_batches)):
-        if value is not None and value < 1:
-            raise HarnessError(f"{name} must be >= 1, got {value}")
-    not_models = [m for m in models if m not in MODELS]
-    if not_models:
-        raise HarnessError(f"unknown model(s) {', '.join(not_models)}; known: {', '.join(MODELS)}")
-    unknown = [m for m in models if m not in study_names or m not in objectives]
+    if not recipes:
+        raise HarnessError("finalize needs at least one model")
+    data = recipes[0].data
+    if any(r.data.fingerprint != data.fingerprint for r in recipes):
+        raise HarnessError("finalize exports models of one dataset at a time")
+    unknown = [r.model for r in recipes if r.model not in study_names]
     if unknown:
-        raise HarnessError(f"no study name or objective given for {', '.join(unknown)}")
+        raise HarnessError(f"no study name given for {', '.join(unknown)}")
     out = Path(out)
     check_out(out, data)
     recover(out, say=say)
@@ -80,19 +72,16 @@ def finalize(
 
     exported: dict[str, ModelExport] = {}
     errors: dict[str, str] = {}
-    for model in dict.fromkeys(models):  # each once, in the order given
+    for recipe in {r.model: r for r in recipes}.values():  # each model once, in the order given
+        model = recipe.model
         try:
             exported[model] = export_model(
-                model,
-                data=data,
+                recipe,
                 storage=backend,
                 storage_url=storage,
                 study_name=study_names[model],
-                spec=objectives[model],
                 out=out,
                 seeds=seeds,
-                max_epochs=max_epochs,
-                max_batches=max_batches,
                 say=say,
             )
         except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:

@@ -138,7 +138,7 @@ def _check_model(
             problems.append(f"{path}: {name} {list(got)} differ from the data's {list(want)}")
     if problems:
         return problems
-    prepared = prepare(data, seq_len=meta.seq_len, window_end=meta.window_end)  # type: ignore[arg-type]
+    prepared = prepare(data, seq_len=meta.seq_len, window_end=meta.window_end)
     if not (
         np.allclose(meta.scaler_mean, prepared.scaler.mean_)
         and np.allclose(meta.scaler_std, prepared.scaler.scale_)

@@ -30,11 +30,15 @@ from harness.metrics._names import (
     SUPPORT,
     TOTAL_RETURN,
     WIN_RATE,
-    metric_key,
 )
-from harness.metrics.classification import classification_metrics, confusion_matrix
+from harness.metrics.classification import (
+    classification_metrics,
+    confusion_matrix,
+    train_val_gap,
+)
 from harness.metrics.score import (
     SHARPE_FLOOR,
+    Reduce,
     combine_score,
     evaluate_split,
     horizon_score,
@@ -77,6 +81,7 @@ __all__ = [
     "TOTAL_RETURN",
     "WIN_RATE",
     "YEAR",
+    "Reduce",
     "backtest",
     "bar_freq",
     "bars_per_year",
@@ -88,10 +93,10 @@ __all__ = [
     "expected_max_sharpe",
     "horizon_score",
     "max_drawdown",
-    "metric_key",
     "predicted_classes",
     "sharpe_ratio",
     "strategy_returns",
+    "train_val_gap",
     "vectorbt_backtest",
     "vectorbt_metrics",
     "vectorbt_portfolios",

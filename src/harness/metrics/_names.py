@@ -31,9 +31,3 @@ BY_SYMBOL = "by_symbol"  # {symbol: the same metrics for that symbol alone}
 
 # selection
 DEFLATED_SHARPE = "deflated_sharpe"
-
-
-def metric_key(name: str, horizon: int, *, split: str = "val") -> str:
-    """Flat name of one metric of one horizon, for loggers: ``metric_key("sharpe", 5)`` ->
-    ``"val_sharpe_5"``."""
-    return f"{split}_{name}_{horizon}"

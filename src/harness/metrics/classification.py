@@ -7,6 +7,7 @@ zero_division=0)`` and ``confusion_matrix(labels=range(n_classes))``; a test say
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -90,3 +91,22 @@ def classification_metrics(
         CONFUSION: cm.tolist(),
         SUPPORT: support.tolist(),
     }
+
+
+def train_val_gap(
+    train: Mapping[Any, Mapping[str, Any]], val: Mapping[Any, Mapping[str, Any]]
+) -> dict[str, float | None]:
+    """Relative drop of macro-F1 from train to val per horizon: (train - val) / train.
+
+    `train`, `val`: per horizon, metrics holding ``macro_f1`` (keys int or str). A horizon with no
+    train metrics, or a train macro-F1 of 0, has no gap (None). Keys of the result are strings.
+    """
+    by_key = {str(h): m for h, m in train.items()}
+    gap: dict[str, float | None] = {}
+    for h, metrics in val.items():
+        t = by_key.get(str(h))
+        if t is None or not t[MACRO_F1]:
+            gap[str(h)] = None
+        else:
+            gap[str(h)] = (t[MACRO_F1] - metrics[MACRO_F1]) / t[MACRO_F1]
+    return gap

@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from harness.search.study import counts
+from harness.search.study import best_of, counts
 
 
 def _params(trial: FrozenTrial) -> str:
@@ -75,9 +75,8 @@ class SearchDisplay:
             f"complete {c[TrialState.COMPLETE]}  pruned {c[TrialState.PRUNED]}  "
             f"failed {c[TrialState.FAIL]}"
         )
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        if complete:
-            best = max(complete, key=lambda t: t.value)  # type: ignore[arg-type,return-value]
+        best = best_of(trials)
+        if best is not None:
             line += f"\nbest {best.value:.4f} (trial {best.number}): {_params(best)}"
         return line
 
@@ -101,8 +100,7 @@ def status_table(storage: optuna.storages.BaseStorage) -> Table:
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
         trials = study.get_trials(deepcopy=False)
         c = counts(trials)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        best = max(complete, key=lambda t: t.value) if complete else None  # type: ignore[arg-type,return-value]
+        best = best_of(trials)
         table.add_row(
             summary.study_name,
             str(summary.user_attrs.get("model", "?")),

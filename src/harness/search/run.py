@@ -15,18 +15,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from harness import DEFAULT_STORAGE
 from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
-from harness.search.objective import Caps, Objective, load_objective
-from harness.search.space import load_space
+from harness.search.objective import Objective
+from harness.search.recipe import Recipe
 from harness.search.study import HEARTBEAT_SECONDS, check_study, n_finished, open_storage
-from harness.training import device_for_training
+from harness.training import Caps
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 
@@ -35,10 +36,10 @@ MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed t
 class SearchRequest:
     model: str
     trials: int
-    space_file: Path
-    objective_file: Path
+    space_file: Path | None = None  # None: the project's search_spaces/{model}.yaml
+    objective_file: Path | None = None  # None: the project's objectives/{model}.yaml
     data: Path | None = None
-    storage: str = "sqlite:///studies/harness.db"
+    storage: str = DEFAULT_STORAGE
     study: str | None = None
     jobs: int = 1
     timeout: float | None = None
@@ -50,7 +51,7 @@ class SearchRequest:
 class Prepared:
     request: SearchRequest
     study_name: str
-    objective: Objective
+    recipe: Recipe
 
 
 def default_study_name(model: str, data: Phase1Data) -> str:
@@ -64,17 +65,12 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         raise HarnessError(f"--trials must be >= 1, got {request.trials}")
     if request.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {request.jobs}")
-    space = load_space(request.space_file)
-    spec = load_objective(request.objective_file)
-    for path, model in ((request.space_file, space.model), (request.objective_file, spec.model)):
-        if model != request.model:
-            raise HarnessError(f"{path}: model: {model!r}, but the search is for {request.model!r}")
     data = load_dataset(request.data, say=say)
-    objective = Objective(
-        space=space.for_data(demo=data.is_demo),
-        spec=spec,
-        data=data,
-        seed=request.seed,
+    recipe = Recipe.load(
+        request.model,
+        data,
+        space_file=request.space_file,
+        objective_file=request.objective_file,
         caps=request.caps,
     )
     name = request.study or default_study_name(request.model, data)
@@ -83,15 +79,15 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
     study = optuna.create_study(
         study_name=name, storage=storage, direction="maximize", load_if_exists=True
     )
-    check_study(study, expected_attrs(objective))
-    return Prepared(request=request, study_name=name, objective=objective)
+    check_study(study, expected_attrs(recipe))
+    return Prepared(request=request, study_name=name, recipe=recipe)
 
 
-def expected_attrs(objective: Objective) -> dict[str, str]:
+def expected_attrs(recipe: Recipe) -> dict[str, str]:
     return {
-        "model": objective.space.model,
-        "data_fingerprint": objective.data.fingerprint,
-        "objective": objective.digest(),
+        "model": recipe.model,
+        "data_fingerprint": recipe.data.fingerprint,
+        "objective": recipe.digest(),
     }
 
 
@@ -156,13 +152,14 @@ def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
 
 def _run_trials(prepared: Prepared, worker: int) -> None:
     request = prepared.request
-    objective = replace(prepared.objective, device=device_for_training())
+    recipe = prepared.recipe
+    objective = Objective(recipe, seed=request.seed)
     storage = open_storage(request.storage)
     study = optuna.load_study(
         study_name=prepared.study_name,
         storage=storage,
-        sampler=objective.spec.make_sampler(request.seed + worker),
-        pruner=objective.spec.make_pruner(objective.budget),
+        sampler=recipe.spec.make_sampler(request.seed + worker),
+        pruner=recipe.spec.make_pruner(recipe.budget),
     )
     deadline = math.inf if request.timeout is None else time.monotonic() + request.timeout
     fails = 0
@@ -191,7 +188,13 @@ def _run_trials(prepared: Prepared, worker: int) -> None:
 class _Watcher:
     """Polls the storage about once a second and reports trials as they finish."""
 
-    def __init__(self, prepared: Prepared, *, on_trial, on_tick) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        prepared: Prepared,
+        *,
+        on_trial: Callable[[FrozenTrial], None] | None,
+        on_tick: Callable[[list[FrozenTrial]], None] | None,
+    ) -> None:
         self.storage = open_storage(prepared.request.storage)
         self.name = prepared.study_name
         self.on_trial = on_trial

@@ -18,15 +18,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import optuna
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from harness.errors import HarnessError
-from harness.training.config import ConfigError, RunConfig, config_keys
+from harness.training import ConfigError, RunConfig, config_keys
+from harness.typed import Strict
 
 Scalar = bool | int | float | str
 T = TypeVar("T", bound="BaseModel")
@@ -37,11 +39,7 @@ class SpaceError(HarnessError):
     """A search space or objective file that cannot be used; the message names file and key."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class FloatParam(_Strict):
+class FloatParam(Strict):
     type: Literal["float"]
     low: float
     high: float
@@ -65,7 +63,7 @@ class FloatParam(_Strict):
         return [self.low, self.high]
 
 
-class IntParam(_Strict):
+class IntParam(Strict):
     type: Literal["int"]
     low: int
     high: int
@@ -87,7 +85,7 @@ class IntParam(_Strict):
         return [self.low, self.high]
 
 
-class CategoricalParam(_Strict):
+class CategoricalParam(Strict):
     type: Literal["categorical"]
     choices: list[Scalar] = Field(min_length=1)
 
@@ -98,7 +96,7 @@ class CategoricalParam(_Strict):
         return list(self.choices)
 
 
-class PresetParam(_Strict):
+class PresetParam(Strict):
     type: Literal["preset"]
     choices: dict[str, dict[str, Scalar]] = Field(min_length=1)
 
@@ -114,18 +112,18 @@ Param = Annotated[
 ]
 
 
-class DemoOverride(_Strict):
+class DemoOverride(Strict):
     """Values and distributions that replace the top-level ones on the embedded demo dataset,
     sized so a demo search fits a laptop's CPU (the full space is sized for a GPU)."""
 
-    fixed: dict[str, Scalar] = {}
-    params: dict[str, Param] = {}
+    fixed: dict[str, Scalar] = Field(default_factory=dict)
+    params: dict[str, Param] = Field(default_factory=dict)
 
 
-class SearchSpace(_Strict):
+class SearchSpace(Strict):
     model: str
-    fixed: dict[str, Scalar] = {}
-    params: dict[str, Param] = {}
+    fixed: dict[str, Scalar] = Field(default_factory=dict)
+    params: dict[str, Param] = Field(default_factory=dict)
     demo: DemoOverride | None = None
 
     def for_data(self, *, demo: bool) -> SearchSpace:
@@ -149,6 +147,10 @@ class SearchSpace(_Strict):
                 values[name] = value
         return values
 
+    def default_run(self, overrides: Mapping[str, Any] | None = None, *, where: str) -> RunConfig:
+        """The `fixed:` config (the seed's defaults, sized for the data), then `overrides`."""
+        return RunConfig.from_flat({**self.flat({}), **(overrides or {})}, where=where)
+
     def suggest(self, trial: optuna.Trial) -> RunConfig:
         sampled = {name: p.suggest(trial, name) for name, p in self.params.items()}
         return RunConfig.from_flat(self.flat(sampled), where=f"search space of {self.model}")
@@ -157,6 +159,18 @@ class SearchSpace(_Strict):
         return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[
             :12
         ]
+
+
+def project_file(folder: str, model: str, given: Path | None = None) -> Path:
+    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's."""
+    if given is not None:
+        if given.is_dir():
+            raise SpaceError(f"{given}: is a folder; give the YAML file, e.g. {given / model}.yaml")
+        return given
+    here = Path(folder) / f"{model}.yaml"
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parents[3] / folder / f"{model}.yaml"
 
 
 def load_space(path: Path) -> SearchSpace:

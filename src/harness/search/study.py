@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from harness import FORMAT_VERSION
+from harness.data import Phase1Data
 from harness.errors import HarnessError
 
-DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 # Seconds between a running trial's heartbeats, and of silence after which it counts as dead.
 HEARTBEAT_SECONDS = int(os.environ.get("HARNESS_HEARTBEAT_SECONDS", "10"))
 GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
@@ -35,7 +38,19 @@ class StorageError(HarnessError):
 
 
 class StudyMismatch(HarnessError):
-    """An existing study was made with another dataset, objective or model."""
+    """An existing study was made with another dataset, objective, model or harness format."""
+
+
+class StudyNotFound(HarnessError):
+    """No such study, no usable trial in it, or a study of another model or dataset."""
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password, for messages and reports."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy parses: nothing to hide either
+        return url
 
 
 def open_storage(url: str) -> RDBStorage:
@@ -60,7 +75,7 @@ def open_storage(url: str) -> RDBStorage:
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"storage {given}: cannot connect ({reason})") from None
+        raise StorageError(f"storage {redact(given)}: cannot connect ({reason})") from None
     if url.startswith("sqlite:///"):
         _use_wal(storage)
     return storage
@@ -73,12 +88,14 @@ def _use_wal(storage: RDBStorage) -> None:
 
 
 def check_study(study: optuna.Study, expected: dict[str, str]) -> None:
-    """Record `expected` on a new study; refuse an existing one that was made for other things."""
+    """Record `expected` and the format on a new study; refuse an existing one that was made by
+    another format of the harness or for other things."""
     attrs = study.user_attrs
     if not attrs:
-        for key, value in expected.items():
+        for key, value in {**expected, "format_version": FORMAT_VERSION}.items():
             study.set_user_attr(key, value)
         return
+    check_format(study)
     wrong = [k for k, v in expected.items() if attrs.get(k) != v]
     if wrong:
         details = "; ".join(
@@ -87,6 +104,17 @@ def check_study(study: optuna.Study, expected: dict[str, str]) -> None:
         raise StudyMismatch(
             f"study {study.study_name!r} was made for another {', '.join(wrong)} ({details}). "
             "Trials of different datasets or objectives do not mix: pass --study NEW_NAME."
+        )
+
+
+def check_format(study: optuna.Study) -> None:
+    made_by = study.user_attrs.get("format_version", 1)
+    if made_by != FORMAT_VERSION:
+        age = "an older" if made_by < FORMAT_VERSION else "a newer"
+        raise StudyMismatch(
+            f"study {study.study_name!r} was made by {age} "
+            f"harness (format {made_by}; this one writes format {FORMAT_VERSION}), whose trials "
+            "this version cannot resume or retrain. Start a new study: pass --study NEW_NAME."
         )
 
 
@@ -101,5 +129,56 @@ def n_finished(trials: list[FrozenTrial]) -> int:
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
     """The best complete trial, or None when the study has none."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max(complete, key=lambda t: t.value) if complete else None  # type: ignore[arg-type,return-value]
+    return best_of(study.get_trials(deepcopy=False))
+
+
+def best_of(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
+    """The complete trial of the highest value among `trials`, or None."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return max(complete, key=lambda t: float(t.value or 0.0)) if complete else None
+
+
+def load_study(storage: RDBStorage, url: str, name: str, model: str) -> optuna.Study:
+    """The study `name` of `model` in `storage` (opened from `url`), of this harness's format."""
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = optuna.get_all_study_names(storage)
+        known = ", ".join(repr(n) for n in names) if names else "none"
+        raise StudyNotFound(
+            f"{model}: study {name!r} not found in {redact(url)} (studies there: {known}). "
+            f"Run `harness search --model {model}` first, or name the study to finalize."
+        ) from None
+    made_for = study.user_attrs.get("model")
+    if made_for is not None and made_for != model:
+        raise StudyNotFound(
+            f"{model}: study {name!r} in {redact(url)} is a study of {made_for!r}, not {model!r}."
+        )
+    if study.user_attrs:
+        check_format(study)
+    return study
+
+
+def pick_trial(study: optuna.Study, url: str, model: str, data: Phase1Data) -> FrozenTrial:
+    """The study's best complete trial, checked to be a harness trial of this dataset."""
+    best = best_trial(study)
+    if best is None:
+        states = pd.Series([t.state.name.lower() for t in study.get_trials(deepcopy=False)])
+        seen = ", ".join(f"{n} {s}" for s, n in states.value_counts().items()) or "no trials"
+        raise StudyNotFound(
+            f"{model}: study {study.study_name!r} in {redact(url)} has no complete trial "
+            f"({seen}). Run `harness search --model {model}` until a trial completes."
+        )
+    fingerprint = best.user_attrs.get("data_fingerprint")
+    if fingerprint != data.fingerprint:
+        raise StudyNotFound(
+            f"{model}: trial {best.number} of study {study.study_name!r} was trained on another "
+            f"dataset (fingerprint {fingerprint}, this data {data.fingerprint}); finalize with "
+            "the data the study searched on."
+        )
+    if "config" not in best.user_attrs:
+        raise StudyNotFound(
+            f"{model}: trial {best.number} of study {study.study_name!r} holds no config "
+            "(user attribute 'config'); it was not made by `harness search`."
+        )
+    return best

@@ -1,7 +1,10 @@
-"""What a run trains with: the model's Config plus TrainConfig, one flat mapping of scalars.
+"""What a run trains with and how it is judged and bounded.
 
-The flat form is what search spaces fix or sample, what a trial stores, and what an exported model
-carries, so finalize rebuilds exactly what a trial ran.
+- ``RunConfig``: the model's Config plus ``TrainConfig``, one flat mapping of scalars. The flat
+  form is what search spaces fix or sample, what a trial stores, and what an exported model
+  carries, so finalize rebuilds exactly what a trial ran.
+- ``ScoreConfig``: how the per-epoch validation metrics become the one score.
+- ``Budget`` and ``Caps``: how long a run trains; the command line's caps only ever lower it.
 """
 
 from __future__ import annotations
@@ -9,17 +12,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field, field_validator
+
+from harness.data import WindowEnd
 from harness.errors import HarnessError
+from harness.metrics import Reduce
 from harness.models import MODELS, model_config
-from harness.typed import build_config
+from harness.typed import Strict, build_config, check_literals
 
-OPTIMIZERS = ("adam", "adamw")
-SCHEDULERS = ("plateau", "cosine", "none")
-CLASS_WEIGHTS = ("none", "balanced")
-PRECISIONS = ("32-true", "bf16-mixed")
-WINDOW_ENDS = ("inclusive", "exclusive")
+Optimizer = Literal["adam", "adamw"]
+Scheduler = Literal["plateau", "cosine", "none"]
+ClassWeights = Literal["none", "balanced"]
+Precision = Literal["32-true", "bf16-mixed"]
 
 
 class ConfigError(HarnessError):
@@ -32,30 +38,20 @@ class TrainConfig:
 
     learning_rate: float = 1.0e-3
     batch_size: int = 64
-    optimizer: str = "adam"  # adam | adamw
+    optimizer: Optimizer = "adam"
     weight_decay: float = 0.0
-    scheduler: str = "plateau"  # plateau (on val loss, the seed's) | cosine | none
-    max_epochs: int = 100
-    patience: int = 10  # epochs without a better val score before stopping
+    scheduler: Scheduler = "plateau"  # plateau (on val loss, the seed's) | cosine | none
     grad_clip: float = 1.0  # max gradient norm; 0 disables
-    class_weights: str = "none"  # none | balanced (inverse train frequency per horizon)
+    class_weights: ClassWeights = "none"  # none | balanced (inverse train frequency per horizon)
     alpha_short: float = 1.0  # loss weight of the shortest horizon (the seed's alpha_1)
     alpha_mid: float = 1.0  # of the middle horizons (alpha_5)
     alpha_long: float = 1.0  # of the longest horizon (alpha_20)
-    precision: str = "32-true"  # 32-true | bf16-mixed
-    window_end: str = "inclusive"  # inclusive: rows i-L+1..i | exclusive: rows i-L..i-1
+    precision: Precision = "32-true"
+    window_end: WindowEnd = "inclusive"  # inclusive: rows i-L+1..i | exclusive: rows i-L..i-1
 
     def __post_init__(self) -> None:
-        for name, allowed in (
-            ("optimizer", OPTIMIZERS),
-            ("scheduler", SCHEDULERS),
-            ("class_weights", CLASS_WEIGHTS),
-            ("precision", PRECISIONS),
-            ("window_end", WINDOW_ENDS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("learning_rate", "batch_size", "max_epochs", "patience"):
+        check_literals(self)
+        for name in ("learning_rate", "batch_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("weight_decay", "grad_clip", "alpha_short", "alpha_mid", "alpha_long"):
@@ -121,18 +117,64 @@ def config_keys(model: str) -> set[str]:
     }
 
 
-@dataclass(frozen=True)
-class ScoreConfig:
-    """How the per-epoch validation metrics become the one score (objective YAML `score:`)."""
+class ScoreConfig(Strict):
+    """How the per-epoch validation metrics become the one score (objective YAML `score:`).
 
-    sharpe_weight: float = 0.5
+    Per horizon ``sharpe_weight * val Sharpe (annualized) + f1_weight * val macro-F1``, reduced
+    over `horizons`. Annualized Sharpe on 5-minute bars runs to tens, macro-F1 below 1: the
+    default 0.02 lets a Sharpe of 10 count as much as 0.2 of macro-F1.
+    """
+
+    sharpe_weight: float = 0.02
     f1_weight: float = 1.0
-    horizons: tuple[int, ...] | None = None  # None: every horizon of the data
-    reduce: str = "mean"  # mean | min | max over the horizons
-    cost_bps: float = 1.0  # per side, in the backtest
+    horizons: tuple[int, ...] | None = Field(default=None, strict=False)  # None: the data's
+    reduce: Reduce = "mean"  # over the horizons
+    cost_bps: float = Field(default=1.0, ge=0)  # per side, in the backtest
+
+    @field_validator("horizons")
+    @classmethod
+    def _some(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if value is not None and not value:
+            raise ValueError("name at least one horizon, or leave the key out for all of them")
+        return value
+
+
+class Budget(Strict):
+    """How long one configuration trains (objective YAML `budget:`)."""
+
+    max_epochs: int = Field(default=30, ge=1)
+    patience: int = Field(default=5, ge=1)  # epochs without a better score before stopping
+    batches_per_epoch: int | None = Field(default=None, ge=1)  # None: every train window
+    eval_batches: int | None = Field(default=None, ge=1)  # per evaluation; None: every row
+    train_eval_rows: int | None = Field(default=8192, ge=1)  # recent train rows scored per epoch
+
+    def capped(self, caps: Caps) -> Budget:
+        """The budget under the command line's caps: each limit is the smaller of the two."""
+        return self.model_copy(
+            update={
+                "max_epochs": _smaller(caps.epochs, self.max_epochs),
+                "batches_per_epoch": _smaller(caps.batches, self.batches_per_epoch),
+                "eval_batches": _smaller(caps.batches, self.eval_batches),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Smoke-run limits from the command line (`--epochs`, `--max-batches`): they cap epochs,
+    batches per epoch and batches per evaluation, and are part of what a study optimizes."""
+
+    epochs: int | None = None
+    batches: int | None = None
 
     def __post_init__(self) -> None:
-        if self.reduce not in ("mean", "min", "max"):
-            raise ValueError(f"reduce must be mean, min or max, got {self.reduce!r}")
-        if self.cost_bps < 0:
-            raise ValueError(f"cost_bps must be >= 0, got {self.cost_bps}")
+        for name in ("epochs", "batches"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise HarnessError(
+                    f"--{'max-batches' if name == 'batches' else name} must be >= 1, got {value}"
+                )
+
+
+def _smaller(cap: int | None, limit: Any) -> Any:
+    return limit if cap is None else cap if limit is None else min(cap, limit)

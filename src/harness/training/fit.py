@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import math
 import tempfile
@@ -19,12 +18,15 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
-from harness.data import PreparedData, WindowLoader, logits_key
-from harness.metrics import SCORE
-from harness.metrics.trading import bars_per_year
+from harness.data import PreparedData, Split, WindowLoader, logits_key
+from harness.metrics import SCORE, bars_per_year
 from harness.models import MODELS
-from harness.training.config import RunConfig, ScoreConfig
+from harness.seeds import mix
+from harness.training.config import Budget, RunConfig, ScoreConfig
 from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module
+
+EVAL_BATCH = 512
+"""Rows per evaluation batch at least (no gradients: larger batches are cheaper)."""
 
 
 @dataclass
@@ -92,7 +94,11 @@ def device_for_training() -> torch.device:
 
 def seed_for(study_seed: int, trial_number: int) -> int:
     """One seed per trial, from the study seed and the trial number."""
-    return (study_seed * 1_000_003 + trial_number) % (2**31 - 1)
+    return mix(study_seed, trial_number)
+
+
+def eval_batch_size(run: RunConfig) -> int:
+    return max(run.train.batch_size, EVAL_BATCH)
 
 
 def build_net(run: RunConfig, data: PreparedData, *, seed: int) -> nn.Module:
@@ -105,65 +111,62 @@ def fit(
     data: PreparedData,
     score: ScoreConfig,
     *,
+    budget: Budget,
     seed: int,
-    max_epochs: int | None = None,
-    max_batches: int | None = None,
-    eval_batches: int | None = None,
-    train_eval_rows: int | None = None,
     callbacks: Sequence[Callback] = (),
     report: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
 ) -> FitResult:
     """Train `run` on the train rows, score every epoch on val, return the best epoch.
 
-    `max_epochs` caps the epochs, `max_batches` the train batches of an epoch, `eval_batches`
-    the batches of each evaluation; train metrics are computed on the `train_eval_rows` most
-    recent train rows (all by default). `callbacks` run beside early stopping (a pruning
-    callback, say); `report` gets each epoch's history entry as it ends.
+    `budget` bounds everything: epochs, early-stopping patience, train batches per epoch,
+    batches per evaluation, and the recent train rows whose metrics each epoch reports (cap it
+    with the command line's caps first: ``budget.capped(caps)``). `callbacks` run beside early
+    stopping (a pruning callback, say); `report` gets each epoch's history entry as it ends.
     Raises DivergedError when the loss is not finite, and whatever a callback raises.
     """
     if data.seq_len != run.seq_len:
         raise ValueError(f"data prepared for seq_len {data.seq_len}, config has {run.seq_len}")
     pl.seed_everything(seed, workers=False, verbose=False)
     net = build_net(run, data, seed=seed)
-    epochs = run.train.max_epochs if max_epochs is None else min(max_epochs, run.train.max_epochs)
     module = Phase2Module(
         net,
         data=data,
-        config=dataclasses.replace(run.train, max_epochs=epochs),  # the cosine schedule's length
+        config=run.train,
         score=score,
+        budget=budget,
         bars_per_year=bars_per_year(data.timestamps, data.symbols),
     )
     keep = KeepBest()
-    batch = run.train.batch_size
     train_loader = data.loader(
-        "train", batch_size=batch, shuffle=True, seed=seed, max_batches=max_batches
+        "train",
+        batch_size=run.train.batch_size,
+        shuffle=True,
+        seed=seed,
+        max_batches=budget.batches_per_epoch,
     )
-    eval_batch = max(batch, 512)  # no gradients: larger batches are cheaper
     eval_loaders = [  # the order of module.EVAL_SPLITS
         WindowLoader(
-            data, data.val, batch_size=eval_batch, shuffle=False, seed=0, max_batches=eval_batches
-        ),
-        WindowLoader(
             data,
-            data.tail("train", train_eval_rows),
-            batch_size=eval_batch,
+            rows,
+            batch_size=eval_batch_size(run),
             shuffle=False,
             seed=0,
-            max_batches=eval_batches,
-        ),
+            max_batches=budget.eval_batches,
+        )
+        for rows in (data.val, data.tail("train", budget.train_eval_rows))
     ]
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="harness-fit-") as root, _quiet_lightning():
         trainer = pl.Trainer(
             accelerator="gpu" if data.device.type == "cuda" else "cpu",
             devices=1,
-            precision=run.train.precision,  # type: ignore[arg-type]
-            max_epochs=epochs,
+            precision=run.train.precision,
+            max_epochs=budget.max_epochs,
             gradient_clip_val=run.train.grad_clip or None,
             callbacks=[
                 keep,
-                EarlyStopping(SCORE, mode="max", patience=run.train.patience, check_finite=False),
+                EarlyStopping(SCORE, mode="max", patience=budget.patience, check_finite=False),
                 EpochReport(report),
                 *callbacks,
             ],
@@ -192,12 +195,13 @@ def fit(
 
 @torch.no_grad()
 def predict_proba(
-    net: nn.Module, data: PreparedData, split: str, *, batch_size: int = 1024
+    net: nn.Module, data: PreparedData, split: Split, *, batch_size: int = 1024
 ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Rows [N] of `split` in order and class probabilities per horizon [N, 3] float32."""
     net.eval()
-    rows, probs = [], {h: [] for h in data.spec.horizons}
-    for b in data.loader(split, batch_size=batch_size):  # type: ignore[arg-type]
+    rows: list[torch.Tensor] = []
+    probs: dict[int, list[torch.Tensor]] = {h: [] for h in data.spec.horizons}
+    for b in data.loader(split, batch_size=batch_size):
         out = net(b.x, b.symbol)
         rows.append(b.rows.cpu())
         for h in data.spec.horizons:

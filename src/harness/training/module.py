@@ -18,7 +18,7 @@ from torch import nn
 
 from harness.data import Batch, PreparedData, logits_key
 from harness.metrics import SCORE, combine_score, evaluate_split
-from harness.training.config import ScoreConfig, TrainConfig
+from harness.training.config import Budget, ScoreConfig, TrainConfig
 
 VAL_LOSS = "val_loss"
 TRAIN_LOSS = "train_loss"
@@ -69,6 +69,7 @@ class Phase2Module(pl.LightningModule):
         data: PreparedData,
         config: TrainConfig,
         score: ScoreConfig,
+        budget: Budget,
         bars_per_year: float,
     ) -> None:
         super().__init__()
@@ -76,6 +77,7 @@ class Phase2Module(pl.LightningModule):
         self.data = data
         self.config = config
         self.score = score
+        self.budget = budget  # the cosine schedule's length, the plateau's patience
         self.bars_per_year = bars_per_year
         self.horizons = data.spec.horizons
         self.alphas = config.alphas(self.horizons)
@@ -131,7 +133,7 @@ class Phase2Module(pl.LightningModule):
             sharpe_weight=self.score.sharpe_weight,
             f1_weight=self.score.f1_weight,
             horizons=self.score.horizons,
-            reduce=self.score.reduce,  # type: ignore[arg-type]
+            reduce=self.score.reduce,
         )
         entry[SCORE] = score
         entry[VAL_LOSS] = entry["val_eval_loss"]
@@ -163,9 +165,11 @@ class Phase2Module(pl.LightningModule):
         if c.scheduler == "none":
             return optimizer
         if c.scheduler == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=c.max_epochs)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                optimizer, T_max=self.budget.max_epochs
+            )
             return {"optimizer": optimizer, "lr_scheduler": scheduler}
         plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=max(1, c.patience // 2)
+            optimizer, mode="min", factor=0.5, patience=max(1, self.budget.patience // 2)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": VAL_LOSS}}

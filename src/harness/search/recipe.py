@@ -1,0 +1,132 @@
+"""The recipe of a trial: how one model trains on one dataset, told once.
+
+A ``Recipe`` holds the search space and the objective (sized for the dataset), the command
+line's caps and the data. ``harness train`` (the space's default config), a search trial (a
+sampled config) and a finalize member (a stored trial's config) each make the same one call,
+``recipe.train(run, seed=...)``, under the same budget: the objective's, capped by the caps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from harness import FORMAT_VERSION
+from harness.data import Phase1Data, PreparedData, prepare
+from harness.errors import HarnessError
+from harness.search.objective import ObjectiveSpec, load_objective
+from harness.search.space import SearchSpace, load_space, project_file
+from harness.training import (
+    Budget,
+    Caps,
+    FitResult,
+    RunConfig,
+    ScoreConfig,
+    device_for_training,
+    fit,
+)
+
+
+@dataclass
+class Recipe:
+    space: SearchSpace  # sized for the data (its demo section merged in on the demo)
+    spec: ObjectiveSpec
+    data: Phase1Data
+    caps: Caps = field(default_factory=Caps)
+    device: torch.device | None = None  # None: the training device of the process that trains
+    _prepared: dict[tuple[int, str], PreparedData] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        data: Phase1Data,
+        *,
+        space_file: Path | None = None,
+        objective_file: Path | None = None,
+        caps: Caps | None = None,
+    ) -> Recipe:
+        """The recipe of `model` from its YAML files (default: the project's)."""
+        space_path = project_file("search_spaces", model, space_file)
+        objective_path = project_file("objectives", model, objective_file)
+        space = load_space(space_path)
+        spec = load_objective(objective_path)
+        for path, named in ((space_path, space.model), (objective_path, spec.model)):
+            if named != model:
+                raise HarnessError(f"{path}: model: {named!r}, but this run is for {model!r}")
+        return cls(
+            space=space.for_data(demo=data.is_demo),
+            spec=spec,
+            data=data,
+            caps=caps or Caps(),
+        )
+
+    @property
+    def model(self) -> str:
+        return self.space.model
+
+    @property
+    def budget(self) -> Budget:
+        """The objective's budget for this dataset, under the caps."""
+        return self.spec.budget_for(self.data).capped(self.caps)
+
+    @property
+    def score(self) -> ScoreConfig:
+        return self.spec.score
+
+    def default_run(self, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+        """The space's fixed config (the seed's defaults, sized for the data), then `overrides`."""
+        return self.space.default_run(overrides, where="--set")
+
+    def prepared(self, run: RunConfig) -> PreparedData:
+        """The data windowed for `run`, prepared once per window length and window end."""
+        key = (run.seq_len, run.train.window_end)
+        if key not in self._prepared:
+            self._prepared[key] = prepare(
+                self.data,
+                seq_len=run.seq_len,
+                window_end=run.train.window_end,
+                device=self.device or device_for_training(),
+            )
+        return self._prepared[key]
+
+    def train(
+        self,
+        run: RunConfig,
+        *,
+        seed: int,
+        callbacks: Sequence[Callback] = (),
+        report: Callable[[dict[str, Any]], None] | None = None,
+        progress: bool = False,
+    ) -> FitResult:
+        """Train `run` under this recipe's budget and score: the one way a config is trained."""
+        return fit(
+            run,
+            self.prepared(run),
+            self.score,
+            budget=self.budget,
+            seed=seed,
+            callbacks=callbacks,
+            report=report,
+            progress=progress,
+        )
+
+    def digest(self) -> str:
+        """What trials of one study must share: objective, budget under the caps, space, format."""
+        text = json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "objective": self.spec.model_dump(mode="json"),
+                "budget": self.budget.model_dump(mode="json"),
+                "space": self.space.digest(),
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
