@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 HORIZONS = (1, 5)
+SEQ_LEN = 16
+# The real Configs, shrunk: a forward pass takes milliseconds, an epoch of a few batches well
+# under a second. The one shrunk config of the model and training tests. The normalization layers
+# are kept: BatchNorm's running statistics are part of what `fit` restores.
+TINY: dict[str, dict[str, Any]] = {
+    "nhits": {
+        "seq_len": SEQ_LEN,
+        "pooling": "fine",
+        "mlp_units": 16,
+        "latent_size": 4,
+        "latent_channels": 2,
+        "head_hidden": 8,
+    },
+    "tft": {
+        "seq_len": SEQ_LEN,
+        "hidden_size": 8,
+        "n_heads": 2,
+        "lstm_layers": 1,
+        "hidden_continuous_size": 2,
+    },
+    "patchtst": {
+        "seq_len": SEQ_LEN,
+        "patch_len": 8,
+        "stride": 8,
+        "d_model": 8,
+        "n_heads": 2,
+        "n_layers": 1,
+        "d_ff": 16,
+        "head_hidden": 8,
+    },
+}
 
 
 def tiny_frames(n: int = 120, *, n_features: int = 3, seed: int = 0) -> dict[str, pd.DataFrame]:

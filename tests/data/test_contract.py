@@ -1,4 +1,4 @@
-"""The input contract: every bad input is one clear message and exit code 2."""
+"""The input contract: every bad input is one DataError naming file, column and rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.cli import main
 from harness.data import DataError, PurgeWarning, load_dataset, load_phase1
 from tests.conftest import tiny_frames, tiny_splits, write_dataset
 
@@ -120,39 +119,34 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_is_a_clear_error_with_exit_code_2(
-    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_input_is_one_data_error_naming_it(case: str, tmp_path: Path) -> None:
     breaker, words = BAD_INPUTS[case]
     frames, splits = tiny_frames(), tiny_splits()
     breaker(frames, splits)
     root = write_dataset(tmp_path, frames, splits)
 
-    code = main(["check-data", "--data", str(root)])
+    with pytest.raises(DataError) as info:
+        load_phase1(root)
 
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "Traceback" not in err
-    assert err.startswith("error:")
     for word in words:
-        assert word in err, f"{word!r} not in {err!r}"
+        assert word in str(info.value), f"{word!r} not in {info.value}"
 
 
-def test_missing_split_file(tiny_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_split_file(tiny_dataset: Path) -> None:
     (tiny_dataset / "config/splits/val_indices.npy").unlink()
-    assert main(["check-data", "--data", str(tiny_dataset)]) == 2
-    assert "val_indices.npy: split file is missing" in capsys.readouterr().err
+    with pytest.raises(DataError, match=r"val_indices\.npy: split file is missing"):
+        load_phase1(tiny_dataset)
 
 
-def test_unreadable_parquet(tiny_dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_parquet(tiny_dataset: Path) -> None:
     (tiny_dataset / "data/final/MGC_final_labeled.parquet").write_text("not parquet")
-    assert main(["check-data", "--data", str(tiny_dataset)]) == 2
-    assert "MGC_final_labeled.parquet: cannot be read as parquet" in capsys.readouterr().err
+    with pytest.raises(DataError, match=r"MGC_final_labeled\.parquet: cannot be read as parquet"):
+        load_phase1(tiny_dataset)
 
 
-def test_explicit_folder_without_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check-data", "--data", str(tmp_path)]) == 2
-    assert f"No Phase 1 data in {tmp_path}" in capsys.readouterr().err
+def test_explicit_folder_without_data(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=f"No Phase 1 data in {tmp_path}"):
+        load_dataset(tmp_path)
 
 
 def test_valid_dataset_loads(tiny_dataset: Path) -> None:
@@ -230,13 +224,3 @@ def test_demo_is_used_when_no_data_here(tmp_path: Path, monkeypatch: pytest.Monk
 def test_data_error_is_raised_by_the_api(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="No Phase 1 data"):
         load_phase1(tmp_path)
-
-
-def test_check_data_summarizes_a_valid_dataset(
-    tiny_dataset: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["check-data", "--data", str(tiny_dataset)]) == 0
-    out = capsys.readouterr().out
-    assert "240 rows, 3 features, horizons 1, 5" in out
-    assert "rows per symbol and split" in out and "label shares" in out
-    assert "8,766 bars per year" in out  # hourly bars around the clock

@@ -10,10 +10,8 @@ import pytest
 from harness.data import load_phase1
 from harness.data.demo import make_demo
 from harness.finalize import FinalizeError, FinalizeReport
-from harness.search.objective import load_objective
-from harness.search.run import SearchRequest, prepare_search, run_search
-from harness.search.study import open_storage
-from tests.finalize.support import CAPS, MODELS, ROOT, Searched, dead_pid
+from harness.search import SearchRequest, open_storage, prepare_search, run_search
+from tests.finalize.support import CAPS, MODELS, Searched, dead_pid
 
 
 @pytest.fixture(scope="session")
@@ -30,16 +28,13 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
             request = SearchRequest(
                 model=model,
                 trials=2,
-                space_file=ROOT / "search_spaces" / f"{model}.yaml",
-                objective_file=ROOT / "objectives" / f"{model}.yaml",
                 storage=storage,
                 caps=CAPS,
             )
             prepared = prepare_search(request, say=lambda _: None)
             run_search(prepared)
             names[model] = prepared.study_name
-    objectives = {m: load_objective(ROOT / "objectives" / f"{m}.yaml") for m in MODELS}
-    return Searched(data=data, storage=storage, study_names=names, objectives=objectives)
+    return Searched(data=data, storage=storage, study_names=names)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from typing import Any
 
 from harness.data import Phase1Data
 from harness.finalize import FinalizeReport, finalize
-from harness.search.objective import Caps, ObjectiveSpec
+from harness.search import Recipe
+from harness.training import Caps
 
-ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("nhits", "tft", "patchtst")
 # Finalize runs with the caps the search ran with, so it retrains exactly the best trial.
 # One evaluation batch (512 rows) covers the 378 validation rows of 5 demo days.
@@ -26,7 +26,6 @@ class Searched:
     data: Phase1Data
     storage: str
     study_names: dict[str, str]
-    objectives: dict[str, ObjectiveSpec]
 
     def finalize(
         self,
@@ -37,14 +36,10 @@ class Searched:
         **options: Any,
     ) -> FinalizeReport:
         return finalize(
-            models=list(models),
-            data=self.data,
+            recipes=[Recipe.load(m, self.data, caps=CAPS) for m in models],
             storage=self.storage,
             study_names={**self.study_names, **(study_names or {})},
-            objectives=self.objectives,
             out=out,
-            max_epochs=CAPS.epochs,
-            max_batches=CAPS.batches,
             say=lambda _: None,
             **options,
         )

@@ -13,7 +13,7 @@ from harness.finalize import CheckpointError, EnsembleNet, load_model
 from harness.finalize.checkpoint import save_checkpoint
 from harness.models import MODELS
 from harness.training import RunConfig, predict_proba
-from tests.models.test_models import SMALL  # the real Configs, shrunk
+from tests.conftest import TINY  # the real Configs, shrunk
 
 
 def prepared(root: Path, seq_len: int) -> PreparedData:
@@ -21,7 +21,7 @@ def prepared(root: Path, seq_len: int) -> PreparedData:
 
 
 def build(model: str, data: PreparedData, seed: int) -> tuple[RunConfig, torch.nn.Module]:
-    run = RunConfig.from_flat({"model": model, **SMALL[model]})
+    run = RunConfig.from_flat({"model": model, **TINY[model]})
     torch.manual_seed(seed)
     return run, MODELS[model].build(run.net, data.spec).eval()
 
@@ -30,7 +30,7 @@ def build(model: str, data: PreparedData, seed: int) -> tuple[RunConfig, torch.n
 def test_a_saved_model_reloads_with_weights_only_and_predicts_the_same(
     model: str, tiny_dataset: Path, tmp_path: Path
 ) -> None:
-    data = prepared(tiny_dataset, SMALL[model]["seq_len"])
+    data = prepared(tiny_dataset, TINY[model]["seq_len"])
     run, net = build(model, data, seed=0)
     path = tmp_path / f"{model}_final.pth"
     save_checkpoint(path, net, run=run, seeds=[7], data=data, study="s", trial=3)
@@ -55,7 +55,7 @@ def test_a_saved_model_reloads_with_weights_only_and_predicts_the_same(
 def test_an_ensemble_reloads_and_predicts_the_mean_of_its_members(
     tiny_dataset: Path, tmp_path: Path
 ) -> None:
-    data = prepared(tiny_dataset, SMALL["patchtst"]["seq_len"])
+    data = prepared(tiny_dataset, TINY["patchtst"]["seq_len"])
     nets = [build("patchtst", data, seed=s)[1] for s in (1, 2)]
     run = build("patchtst", data, seed=0)[0]
     path = tmp_path / "patchtst_final.pth"

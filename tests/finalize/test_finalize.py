@@ -34,7 +34,7 @@ from harness.metrics import (
     backtest,
     classification_metrics,
 )
-from harness.search.study import best_trial, open_storage
+from harness.search import best_trial, open_storage
 from harness.training import predict_proba
 from tests.finalize.support import MODELS, Searched
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from harness.metrics import classification_metrics
+from harness.metrics import classification_metrics, train_val_gap
 
 LABELS = [0, 1, 2]
 
@@ -95,3 +95,14 @@ def test_integral_floats_are_accepted() -> None:
 def test_bad_input_is_rejected(y_true: list, y_pred: list) -> None:
     with pytest.raises(ValueError):
         classification_metrics(y_true, y_pred)
+
+
+def test_train_val_gap_is_the_relative_macro_f1_drop_per_horizon() -> None:
+    train = {1: {"macro_f1": 0.5}, 5: {"macro_f1": 0.0}, "20": {"macro_f1": 0.4}}
+    val = {1: {"macro_f1": 0.4}, 5: {"macro_f1": 0.3}, 20: {"macro_f1": 0.5}, 60: {"macro_f1": 0.2}}
+    gap = train_val_gap(train, val)
+    assert gap["1"] == pytest.approx(0.2)  # (0.5 - 0.4) / 0.5
+    assert gap["20"] == pytest.approx(-0.25)  # val above train: a negative gap
+    assert gap["5"] is None  # no F1 on train to compare with
+    assert gap["60"] is None  # no train metrics at all
+    assert set(gap) == {"1", "5", "20", "60"}

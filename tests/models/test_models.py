@@ -19,6 +19,7 @@ from harness.models.nhits import POOLING_PRESETS
 from harness.models.patchtst import forward_per_channel
 from harness.search.space import load_space
 from harness.training import RunConfig
+from tests.conftest import TINY
 
 SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"
 SPEC = DataSpec(
@@ -27,32 +28,11 @@ SPEC = DataSpec(
     symbols=("MES", "MGC"),
 )
 BATCH = 8
-# The real Configs, shrunk so that a test takes milliseconds.
-SMALL: dict[str, dict[str, Any]] = {
-    "nhits": {
-        "seq_len": 32,
-        "mlp_units": 32,
-        "latent_size": 8,
-        "latent_channels": 2,
-        "head_hidden": 16,
-    },
-    "tft": {"seq_len": 32, "hidden_size": 16, "n_heads": 4, "hidden_continuous_size": 4},
-    "patchtst": {
-        "seq_len": 32,
-        "patch_len": 8,
-        "stride": 4,
-        "d_model": 16,
-        "n_heads": 4,
-        "n_layers": 2,
-        "d_ff": 32,
-        "head_hidden": 16,
-    },
-}
 NAMES = sorted(MODELS)
 
 
 def small_model(name: str, *, seed: int = 0, **overrides: Any) -> tuple[Any, nn.Module]:
-    config = model_config(name, {**SMALL[name], **overrides})
+    config = model_config(name, {**TINY[name], **overrides})
     torch.manual_seed(seed)
     return config, MODELS[name].build(config, SPEC)
 
@@ -87,8 +67,8 @@ def zero_by_design(name: str) -> bool:
 # --- the contract ------------------------------------------------------------------------------
 
 
-def test_small_overrides_cover_every_model() -> None:
-    assert set(SMALL) == set(MODELS)
+def test_tiny_overrides_cover_every_model() -> None:
+    assert set(TINY) == set(MODELS)
 
 
 @pytest.mark.parametrize("name", NAMES)

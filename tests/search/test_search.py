@@ -1,4 +1,5 @@
-"""Searches end to end on the demo data, with tiny budgets and SQLite in a temp folder."""
+"""Searches where storage and processes are the subject: SQLite, PostgreSQL, a resumed or killed
+search, parallel workers (the objective's own rules are tested in memory: test_objective.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
-import yaml
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
-from harness.cli import main
-from harness.data.demo import make_demo
-from harness.search.objective import Caps
-from harness.search.run import SearchRequest, prepare_search, run_search
+from harness import MODEL_NAMES
+from harness.search import SearchRequest, prepare_search, run_search
+from harness.training import Caps
+from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = ("nhits", "tft", "patchtst")
 ATTRS = (
     "config",
     "val_metrics",
@@ -33,17 +33,13 @@ ATTRS = (
 )
 
 
-def request(tmp_path: Path, model: str, trials: int, **kw: object) -> SearchRequest:
-    fields: dict[str, object] = {
-        "model": model,
-        "trials": trials,
-        "space_file": ROOT / "search_spaces" / f"{model}.yaml",
-        "objective_file": ROOT / "objectives" / f"{model}.yaml",
+def request(tmp_path: Path, model: str, trials: int, **kw: Any) -> SearchRequest:
+    options: dict[str, Any] = {
         "storage": f"sqlite:///{tmp_path}/studies.db",
         "caps": Caps(epochs=2, batches=2),
+        **kw,
     }
-    fields.update(kw)
-    return SearchRequest(**fields)  # type: ignore[arg-type]
+    return SearchRequest(model=model, trials=trials, **options)
 
 
 def study_of(req: SearchRequest, name: str) -> optuna.Study:
@@ -56,7 +52,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODEL_NAMES)
 def test_a_search_completes_and_its_trials_keep_what_they_ran(tmp_path: Path, model: str) -> None:
     req = request(tmp_path, model, trials=2)
     prepared = prepare_search(req, say=lambda _: None)
@@ -74,101 +70,25 @@ def test_a_search_completes_and_its_trials_keep_what_they_ran(tmp_path: Path, mo
         assert len(t.intermediate_values) == t.user_attrs["epochs"] == 2
         assert t.value == pytest.approx(max(t.intermediate_values.values()))
     attrs = study_of(req, prepared.study_name).user_attrs
-    assert (
-        attrs["model"] == model and attrs["data_fingerprint"] == prepared.objective.data.fingerprint
-    )
+    assert attrs["model"] == model and attrs["data_fingerprint"] == prepared.recipe.data.fingerprint
 
 
-def test_running_again_finishes_the_rest_and_loses_nothing(tmp_path: Path) -> None:
-    first = run_search(prepare_search(request(tmp_path, "nhits", 2), say=lambda _: None))
-    trials = run_search(prepare_search(request(tmp_path, "nhits", 3), say=lambda _: None))
+def test_running_again_finishes_the_rest_and_loses_nothing(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    space, objective = tmp_path / "space.yaml", tmp_path / "objective.yaml"
+    space.write_text(TINY_SPACE)
+    objective.write_text(TINY_OBJECTIVE)
+
+    def search(trials: int) -> list[FrozenTrial]:
+        tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
+        return run_search(prepare_search(request(tmp_path, "nhits", trials, **tiny), say=print))
+
+    first = search(2)
+    trials = search(3)
     assert len(trials) == 3
     assert [t.value for t in trials[:2]] == [t.value for t in first]
-    again = run_search(prepare_search(request(tmp_path, "nhits", 3), say=lambda _: None))
-    assert len(again) == 3  # the study is done: no trial is added
-
-
-def test_a_pruner_that_must_fire_prunes(tmp_path: Path) -> None:
-    spec = yaml.safe_load((ROOT / "objectives/nhits.yaml").read_text())
-    spec["pruner"] = {"type": "threshold", "lower": 100.0}  # no score reaches 100
-    objective = tmp_path / "objective.yaml"
-    objective.write_text(yaml.safe_dump(spec))
-    trials = run_search(
-        prepare_search(request(tmp_path, "nhits", 2, objective_file=objective), say=lambda _: None)
-    )
-    assert [t.state for t in trials] == [TrialState.PRUNED] * 2
-    assert all(t.last_step == 0 and t.user_attrs["epochs"] == 1 for t in trials)
-
-
-def test_a_diverging_trial_fails_alone(tmp_path: Path) -> None:
-    req = request(tmp_path, "nhits", 3)
-    prepared = prepare_search(req, say=lambda _: None)
-    # The first trial runs with a learning rate no network survives (outside the space on purpose).
-    study_of(req, prepared.study_name).enqueue_trial({"learning_rate": 1.0e30})
-    trials = run_search(prepared)
-    states = [t.state for t in trials]
-    assert states == [TrialState.FAIL] + [TrialState.COMPLETE] * 3
-    assert trials[0].user_attrs["fail_reason"].startswith("DivergedError: training loss is nan")
-
-
-def _tiny_search(storage: str, *, trials: int, study: str) -> list[str]:
-    """`harness search` arguments for an nhits study of one-batch, one-epoch trials."""
-    return [
-        "search",
-        "--model",
-        "nhits",
-        "--trials",
-        str(trials),
-        "--epochs",
-        "1",
-        "--max-batches",
-        "1",
-        "--storage",
-        storage,
-        "--study",
-        study,
-    ]
-
-
-def test_another_dataset_cannot_join_a_study(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    storage = f"sqlite:///{tmp_path}/studies.db"
-    args = _tiny_search(storage, trials=1, study="shared")
-    assert main(args) == 0
-    other = make_demo(tmp_path / "other", days=6, seed=5).out
-    assert main([*args, "--data", str(other)]) == 2
-    err = capsys.readouterr().err
-    assert "study 'shared' was made for another data_fingerprint" in err
-    assert "--study NEW_NAME" in err
-
-
-def test_a_storage_that_cannot_connect_is_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "search",
-            "--model",
-            "nhits",
-            "--trials",
-            "1",
-            "--storage",
-            "postgresql://nobody@127.0.0.1:9/none",
-        ]
-    )
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "storage postgresql://nobody@127.0.0.1:9/none: cannot connect" in err
-    assert "Traceback" not in err
-
-
-def test_status_lists_the_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    storage = f"sqlite:///{tmp_path}/studies.db"
-    main(_tiny_search(storage, trials=2, study="mine"))
-    out = capsys.readouterr().out
-    assert "trial   0 complete" in out and "trial   1 complete" in out
-    assert main(["status", "--storage", storage]) == 0
-    table = capsys.readouterr().out
-    assert "mine" in table and "nhits" in table
+    assert len(search(3)) == 3  # the study is done: no trial is added
 
 
 @pytest.mark.slow
@@ -218,7 +138,12 @@ def _search_cmd(tmp_path: Path, trials: int) -> list[str]:
     ]
 
 
-def _wait_for(study: str, storage: str, predicate, timeout: float = 120.0):  # type: ignore[no-untyped-def]
+def _wait_for(
+    study: str,
+    storage: str,
+    predicate: Callable[[list[FrozenTrial]], bool],
+    timeout: float = 120.0,
+) -> list[FrozenTrial]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -7,9 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from harness.cli import main
-from harness.search.objective import load_objective
-from harness.search.space import SpaceError, load_space
+from harness.search import SpaceError, load_objective, load_space
 from harness.training import RunConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,14 +26,14 @@ def test_every_space_samples_valid_configs(path: Path, demo: bool) -> None:
         assert isinstance(run, RunConfig)
         assert run.model == path.stem
         study.tell(trial, 0.0)
-    assert len(study.trials) == 20
 
 
 @pytest.mark.parametrize("path", OBJECTIVES, ids=lambda p: p.stem)
 def test_every_objective_loads(path: Path) -> None:
     spec = load_objective(path)
     assert spec.model == path.stem
-    assert spec.make_pruner(spec.budget) is not None
+    pruners = {"median": optuna.pruners.MedianPruner, "none": optuna.pruners.NopPruner}
+    assert isinstance(spec.make_pruner(spec.budget), pruners[spec.pruner.type])
     assert isinstance(spec.make_sampler(0), optuna.samplers.TPESampler)
 
 
@@ -108,44 +106,8 @@ def test_demo_override_replaces_keys_it_names(tmp_path: Path) -> None:
     assert full.net.mlp_units == 512
 
 
-def test_cli_reports_a_bad_space_with_exit_code_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = _space(tmp_path, "model: nhits\nfixed: {nope: 1}\n")
-    code = main(
-        [
-            "search",
-            "--model",
-            "nhits",
-            "--space",
-            str(path),
-            "--trials",
-            "1",
-            "--storage",
-            f"sqlite:///{tmp_path}/s.db",
-        ]
-    )
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "fixed.nope: unknown key" in err and "Traceback" not in err
-
-
-def test_cli_rejects_an_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["search", "--model", "lstm"])
-    assert info.value.code == 2
-    assert "invalid choice: 'lstm'" in capsys.readouterr().err
-
-
 def test_bad_objective_names_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "objective.yaml"
     path.write_text("model: nhits\npruner: {type: median, n_startup: 3}\n")
     with pytest.raises(SpaceError, match=r"objective.yaml: pruner.median.n_startup"):
         load_objective(path)
-
-
-def test_the_cli_knows_every_registered_model() -> None:
-    from harness.cli import MODEL_NAMES
-    from harness.models import MODELS
-
-    assert set(MODEL_NAMES) == set(MODELS)

@@ -10,38 +10,9 @@ import pytest
 from harness.data import PreparedData, load_phase1, prepare
 from harness.data.demo import make_demo
 from harness.training import RunConfig
+from tests.conftest import SEQ_LEN, TINY
 
-SEQ_LEN = 16
 DAYS = 6  # 1,596 rows per symbol: about 2,100 train and 460 val windows at SEQ_LEN
-# The real Configs, shrunk so that an epoch of a few batches takes well under a second. The
-# normalization layers are kept: BatchNorm's running statistics are part of what `fit` restores.
-TINY: dict[str, dict[str, Any]] = {
-    "nhits": {
-        "seq_len": SEQ_LEN,
-        "pooling": "fine",
-        "mlp_units": 16,
-        "latent_size": 4,
-        "latent_channels": 2,
-        "head_hidden": 8,
-    },
-    "tft": {
-        "seq_len": SEQ_LEN,
-        "hidden_size": 8,
-        "n_heads": 2,
-        "lstm_layers": 1,
-        "hidden_continuous_size": 2,
-    },
-    "patchtst": {
-        "seq_len": SEQ_LEN,
-        "patch_len": 8,
-        "stride": 8,
-        "d_model": 8,
-        "n_heads": 2,
-        "n_layers": 1,
-        "d_ff": 16,
-        "head_hidden": 8,
-    },
-}
 
 
 def tiny_run(model: str, **overrides: Any) -> RunConfig:

@@ -8,10 +8,18 @@ from typing import Any
 
 import pytest
 
+from harness.errors import HarnessError
 from harness.models import MODELS
 from harness.search.space import load_space
-from harness.training import ConfigError, RunConfig, ScoreConfig, TrainConfig
-from harness.training.config import config_keys
+from harness.training import (
+    Budget,
+    Caps,
+    ConfigError,
+    RunConfig,
+    ScoreConfig,
+    TrainConfig,
+    config_keys,
+)
 
 SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"
 NAMES = sorted(MODELS)
@@ -61,7 +69,7 @@ def test_int_is_accepted_for_float_and_stored_as_float() -> None:
         ("learning_rate", None),
         ("batch_size", True),  # a bool is not an int
         ("batch_size", 64.0),  # nor is a float
-        ("patience", "5"),
+        ("grad_clip", "5"),
         ("alpha_short", False),
         ("optimizer", 1),
         ("seq_len", "16"),  # a model key, wrong type
@@ -73,7 +81,8 @@ def test_int_is_accepted_for_float_and_stored_as_float() -> None:
         ("window_end", "left"),
         ("batch_size", 0),
         ("learning_rate", 0.0),
-        ("max_epochs", -1),
+        ("weight_decay", -1.0),
+        ("max_epochs", 5),  # the budget's, not a config key
         ("grad_clip", -1.0),
         ("alpha_long", -0.5),
         ("dropout", 1.5),  # a model key, bad value
@@ -128,3 +137,39 @@ def test_seq_len_is_the_models() -> None:
 def test_score_config_rejects_bad_values(key: str, value: Any) -> None:
     with pytest.raises(ValueError, match=key):
         ScoreConfig(**{key: value})
+
+
+def test_score_config_takes_a_yaml_list_of_horizons_and_refuses_an_empty_one() -> None:
+    assert ScoreConfig.model_validate({"horizons": [1, 20]}).horizons == (1, 20)
+    with pytest.raises(ValueError, match="horizon"):
+        ScoreConfig.model_validate({"horizons": []})
+
+
+BUDGET = Budget(max_epochs=5, patience=2, batches_per_epoch=8, train_eval_rows=100)
+
+
+@pytest.mark.parametrize(
+    ("caps", "epochs", "batches", "eval_batches"),
+    [
+        (Caps(), 5, 8, None),  # no caps: the budget
+        (Caps(epochs=10, batches=100), 5, 8, 100),  # a cap above the budget lowers nothing
+        (Caps(epochs=2, batches=3), 2, 3, 3),  # caps below it win
+        (Caps(batches=3), 5, 3, 3),
+    ],
+)
+def test_caps_lower_the_budget_and_never_raise_it(
+    caps: Caps, epochs: int, batches: int, eval_batches: int | None
+) -> None:
+    capped = BUDGET.capped(caps)
+    assert (capped.max_epochs, capped.batches_per_epoch, capped.eval_batches) == (
+        epochs,
+        batches,
+        eval_batches,
+    )
+    assert (capped.patience, capped.train_eval_rows) == (2, 100)  # not capped
+
+
+@pytest.mark.parametrize(("field", "flag"), [("epochs", "--epochs"), ("batches", "--max-batches")])
+def test_caps_below_one_are_refused_naming_the_flag(field: str, flag: str) -> None:
+    with pytest.raises(HarnessError, match=f"{flag} must be >= 1, got 0"):
+        Caps(**{field: 0})

@@ -27,7 +27,15 @@ from harness.metrics import (
 )
 from harness.metrics.trading import bars_per_year
 from harness.models import MODELS
-from harness.training import DivergedError, FitResult, ScoreConfig, fit, predict_proba, seed_for
+from harness.training import (
+    Budget,
+    DivergedError,
+    FitResult,
+    ScoreConfig,
+    fit,
+    predict_proba,
+    seed_for,
+)
 from harness.training.module import TRAIN_LOSS, VAL_LOSS
 from tests.training.conftest import tiny_run
 
@@ -38,6 +46,12 @@ TRAIN_EVAL_ROWS = 256
 SEED = 7
 # Sharpe counts, so that the score moves from epoch to epoch even when macro-F1 barely does.
 SCORE_CONFIG = ScoreConfig(sharpe_weight=0.02, f1_weight=1.0)
+BUDGET = Budget(max_epochs=EPOCHS, batches_per_epoch=MAX_BATCHES, train_eval_rows=TRAIN_EVAL_ROWS)
+
+
+def short(**limits: Any) -> Budget:
+    """A budget of two epochs of two batches, then `limits`."""
+    return Budget(**{"max_epochs": 2, "batches_per_epoch": 2, **limits})
 
 
 class Recorder(Callback):
@@ -69,10 +83,8 @@ def train(model: str, data: PreparedData, **options: Any) -> FitResult:
         tiny_run(model),
         data,
         SCORE_CONFIG,
+        budget=BUDGET,
         seed=SEED,
-        max_epochs=EPOCHS,
-        max_batches=MAX_BATCHES,
-        train_eval_rows=TRAIN_EVAL_ROWS,
         **options,
     )
 
@@ -218,12 +230,11 @@ def test_early_stopping_when_the_score_cannot_improve(name: str, demo_data: Prep
     # A learning rate of 1e-12 leaves the predictions as they are: every epoch scores the same,
     # and an equal score is no improvement, so patience 1 stops after the second epoch.
     result = fit(
-        tiny_run(name, learning_rate=1.0e-12, patience=1, max_epochs=5, **NO_BATCH_NORM[name]),
+        tiny_run(name, learning_rate=1.0e-12, **NO_BATCH_NORM[name]),
         demo_data,
         SCORE_CONFIG,
+        budget=short(max_epochs=5, patience=1, train_eval_rows=TRAIN_EVAL_ROWS),
         seed=SEED,
-        max_batches=2,
-        train_eval_rows=TRAIN_EVAL_ROWS,
     )
     scores = [e[SCORE] for e in result.history]
     assert scores == [scores[0]] * len(scores)  # the premise: nothing improved
@@ -237,7 +248,7 @@ def test_nan_features_raise_diverged(name: str, demo_data: PreparedData) -> None
     features[demo_data.train[::7]] = float("nan")  # a NaN in most training windows
     data = dataclasses.replace(demo_data, features=features)
     with pytest.raises(DivergedError, match="loss"):
-        fit(tiny_run(name), data, SCORE_CONFIG, seed=SEED, max_epochs=2, max_batches=2)
+        fit(tiny_run(name), data, SCORE_CONFIG, budget=short(), seed=SEED)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -246,7 +257,7 @@ def test_huge_learning_rate_raises_diverged(name: str, demo_data: PreparedData) 
     # within two layers. (1e6 is not enough for PatchTST, whose RevIN and norms keep it finite.)
     run = tiny_run(name, learning_rate=1.0e30)
     with pytest.raises(DivergedError, match="loss is nan"):
-        fit(run, demo_data, SCORE_CONFIG, seed=SEED, max_epochs=2, max_batches=4)
+        fit(run, demo_data, SCORE_CONFIG, budget=short(batches_per_epoch=4), seed=SEED)
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -255,11 +266,10 @@ def test_huge_learning_rate_raises_diverged(name: str, demo_data: PreparedData) 
 def test_data_prepared_for_another_seq_len_is_rejected(demo_data: PreparedData) -> None:
     run = tiny_run("nhits", seq_len=demo_data.seq_len * 2)
     with pytest.raises(ValueError, match="seq_len"):
-        fit(run, demo_data, SCORE_CONFIG, seed=SEED, max_epochs=1, max_batches=1)
+        fit(run, demo_data, SCORE_CONFIG, budget=short(max_epochs=1), seed=SEED)
 
 
 def test_seed_for_gives_each_trial_its_own_seed() -> None:
     seeds = [seed_for(study, trial) for study in range(3) for trial in range(100)]
     assert len(set(seeds)) == len(seeds)
     assert all(0 <= s < 2**31 - 1 for s in seeds)
-    assert seed_for(1, 2) == seed_for(1, 2)

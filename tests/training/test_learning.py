@@ -36,7 +36,7 @@ from harness.data.demo import majority_macro_f1, make_demo, oracle_macro_f1
 from harness.metrics import CONFUSION, MACRO_F1
 from harness.models import MODELS
 from harness.search.space import load_space
-from harness.training import FitResult, RunConfig, ScoreConfig, fit
+from harness.training import Budget, FitResult, RunConfig, ScoreConfig, fit
 
 pytestmark = pytest.mark.slow
 
@@ -84,9 +84,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Phase1Data, float, f
 def trained(request: pytest.FixtureRequest, demo: tuple[Phase1Data, float, float]) -> FitResult:
     run = run_config(request.param)
     data = prepare(demo[0], seq_len=run.seq_len)
-    return fit(
-        run, data, SCORE, seed=SEED, max_epochs=EPOCHS, max_batches=BATCHES, train_eval_rows=512
+    budget = Budget(
+        max_epochs=EPOCHS, patience=EPOCHS, batches_per_epoch=BATCHES, train_eval_rows=512
     )
+    return fit(run, data, SCORE, budget=budget, seed=SEED)
 
 
 def sign_agreement(confusion: list[list[int]]) -> tuple[float, int]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from harness.data import Batch, PreparedData, logits_key
-from harness.training import Phase2Module, ScoreConfig, TrainConfig, weighted_loss
+from harness.training import Budget, Phase2Module, ScoreConfig, TrainConfig, weighted_loss
 from harness.training.module import balanced_class_weights
 
 HORIZONS = (1, 5, 20)
@@ -155,6 +155,7 @@ def test_module_uses_class_weights_when_asked(
         data=demo_data,
         config=TrainConfig(class_weights=setting),
         score=ScoreConfig(),
+        budget=Budget(),
         bars_per_year=1.0,
     )
     if balanced:

@@ -1,0 +1,123 @@
+"""Rules of the objective, on an in-memory study and the tiny dataset: a trial keeps what it ran,
+pruning fires, a diverging trial fails alone, a study refuses another dataset or format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from harness.data import load_phase1
+from harness.search import Objective, ObjectiveSpec, Recipe, SearchSpace, StudyMismatch
+from harness.search.run import expected_attrs
+from harness.search.study import check_study
+from tests.conftest import HORIZONS, tiny_frames, tiny_splits, write_dataset
+
+SPACE: dict[str, Any] = {
+    "model": "nhits",
+    "fixed": {
+        "seq_len": 16,
+        "pooling": "fine",
+        "mlp_units": 16,
+        "latent_size": 4,
+        "latent_channels": 2,
+        "head_hidden": 8,
+        "batch_size": 16,
+    },
+    "params": {"learning_rate": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True}},
+}
+BUDGET = {"max_epochs": 2, "patience": 2, "batches_per_epoch": 2, "train_eval_rows": 64}
+ATTRS = (
+    "config",
+    "val_metrics",
+    "train_metrics",
+    "train_val_gap",
+    "epochs",
+    "seconds",
+    "best_epoch",
+    "data_fingerprint",
+    "study_seed",
+)
+
+
+def recipe(root: Path, **objective: Any) -> Recipe:
+    spec = ObjectiveSpec.model_validate(
+        {"model": "nhits", "budget": BUDGET, "pruner": {"type": "none"}, **objective}
+    )
+    return Recipe(space=SearchSpace.model_validate(SPACE), spec=spec, data=load_phase1(root))
+
+
+def optimize(r: Recipe, trials: int, *, enqueue: dict[str, Any] | None = None) -> optuna.Study:
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=r.spec.make_pruner(r.budget),
+    )
+    if enqueue:
+        study.enqueue_trial(enqueue)
+    study.optimize(Objective(r, seed=0), n_trials=trials, catch=(Exception,))
+    return study
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def test_a_trial_keeps_what_it_ran(tiny_dataset: Path) -> None:
+    study = optimize(recipe(tiny_dataset), 2)
+    for t in study.trials:
+        assert t.state == TrialState.COMPLETE
+        for key in ATTRS:
+            assert key in t.user_attrs, key
+        assert t.user_attrs["config"]["model"] == "nhits"
+        assert t.user_attrs["config"]["learning_rate"] == t.params["learning_rate"]
+        assert set(t.user_attrs["val_metrics"]) == {str(h) for h in HORIZONS}
+        assert len(t.intermediate_values) == t.user_attrs["epochs"] == 2
+        # the reported values pass through Lightning's float32 log; the value is exact
+        assert t.value == pytest.approx(max(t.intermediate_values.values()), rel=1e-6)
+        assert t.intermediate_values[t.user_attrs["best_epoch"]] == pytest.approx(t.value, rel=1e-6)
+
+
+def test_a_pruner_that_must_fire_prunes(tiny_dataset: Path) -> None:
+    r = recipe(tiny_dataset, pruner={"type": "threshold", "lower": 100.0})  # no score reaches it
+    study = optimize(r, 2)
+    assert [t.state for t in study.trials] == [TrialState.PRUNED] * 2
+    assert all(t.last_step == 0 and t.user_attrs["epochs"] == 1 for t in study.trials)
+
+
+def test_a_diverging_trial_fails_alone(tiny_dataset: Path) -> None:
+    # A learning rate no network survives (outside the space on purpose).
+    study = optimize(recipe(tiny_dataset), 3, enqueue={"learning_rate": 1.0e30})
+    assert [t.state for t in study.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
+    assert study.trials[0].user_attrs["fail_reason"].startswith("DivergedError: training loss")
+
+
+def test_the_study_refuses_another_dataset(tiny_dataset: Path, tmp_path: Path) -> None:
+    study = optuna.create_study()
+    check_study(study, expected_attrs(recipe(tiny_dataset)))
+    check_study(study, expected_attrs(recipe(tiny_dataset)))  # the same data joins
+    other = write_dataset(tmp_path / "other", tiny_frames(seed=5), tiny_splits())
+    with pytest.raises(StudyMismatch, match="another data_fingerprint") as info:
+        check_study(study, expected_attrs(recipe(other)))
+    assert "--study NEW_NAME" in str(info.value)
+
+
+def test_the_study_refuses_another_objective(tiny_dataset: Path) -> None:
+    study = optuna.create_study()
+    check_study(study, expected_attrs(recipe(tiny_dataset)))
+    with pytest.raises(StudyMismatch, match="another objective"):
+        check_study(study, expected_attrs(recipe(tiny_dataset, score={"sharpe_weight": 0.5})))
+
+
+def test_a_study_of_an_older_harness_is_refused_naming_the_fix(tiny_dataset: Path) -> None:
+    study = optuna.create_study()
+    attrs = expected_attrs(recipe(tiny_dataset))
+    for key, value in attrs.items():  # as format 1 left them: no format_version
+        study.set_user_attr(key, value)
+    with pytest.raises(StudyMismatch, match="older harness") as info:
+        check_study(study, attrs)
+    assert "--study NEW_NAME" in str(info.value)

@@ -1,0 +1,293 @@
+"""The command line: parse, call, print. Exit code 2 with one line for bad input, never a
+traceback; `harness train` and a search trial train under the same budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import MODEL_NAMES
+from harness.cli import main
+from harness.models import MODELS
+from harness.training import Phase2Module
+from tests.conftest import HORIZONS, tiny_frames, tiny_splits, write_dataset
+
+EPOCH_LINE = re.compile(r"^epoch +(\d+)  train_loss \S+  val_loss \S+  lr \S+  score \S+")
+TABLE_ROW = re.compile(r"^ +\d+ +-?\d+\.\d{4} ")  # epoch, train loss, ...
+# A tiny nhits and a budget of 3 batches per epoch, found as ./search_spaces and ./objectives.
+TINY_SPACE = """model: nhits
+fixed: {seq_len: 16, pooling: fine, mlp_units: 16, latent_size: 4, latent_channels: 2,
+        head_hidden: 8, batch_size: 8}
+params:
+  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+"""
+TINY_OBJECTIVE = """model: nhits
+budget: {max_epochs: 2, patience: 2, batches_per_epoch: 3, train_eval_rows: 64}
+pruner: {type: none}
+sampler: {type: random}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # the commands read search_spaces/ from the checkout then
+    return cwd
+
+
+def tiny_project(cwd: Path) -> None:
+    for folder, text in (("search_spaces", TINY_SPACE), ("objectives", TINY_OBJECTIVE)):
+        (cwd / folder).mkdir()
+        (cwd / folder / "nhits.yaml").write_text(text)
+
+
+def search_args(storage: str, *, data: Path, study: str, trials: int = 1) -> list[str]:
+    """`harness search` for an nhits study of one-batch, one-epoch trials."""
+    return [
+        "search",
+        "--model",
+        "nhits",
+        "--data",
+        str(data),
+        "--trials",
+        str(trials),
+        "--epochs",
+        "1",
+        "--max-batches",
+        "1",
+        "--storage",
+        storage,
+        "--study",
+        study,
+    ]
+
+
+def train(data: Path, log: Path, *sets: str) -> int:
+    argv = ["train", "--model", "nhits", "--data", str(data), "--epochs", "2"]
+    argv += ["--max-batches", "2", "--log", str(log)]
+    for item in ("seq_len=16", "mlp_units=32", *sets):
+        argv += ["--set", item]
+    return main(argv)
+
+
+# --- one budget -----------------------------------------------------------------------------
+
+
+def test_train_and_a_search_trial_train_the_same_batches_per_epoch(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny_project(Path.cwd())
+    steps: Counter[tuple[int, int]] = Counter()  # (run, epoch) -> training batches
+    original = Phase2Module.training_step
+
+    def counted(self: Phase2Module, *args: Any, **kwargs: Any) -> Any:
+        steps[(id(self), self.current_epoch)] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Phase2Module, "training_step", counted)
+    cap = ["--max-batches", "5"]  # above the objective's 3 batches per epoch: the budget wins
+    assert main(["train", "--model", "nhits", "--data", str(tiny_dataset), *cap]) == 0
+    trained = dict(steps)
+    steps.clear()
+    storage = f"sqlite:///{tmp_path}/s.db"
+    argv = ["search", "--model", "nhits", "--data", str(tiny_dataset), "--trials", "1", *cap]
+    assert main([*argv, "--storage", storage]) == 0
+
+    assert sorted(trained.values()) == [3, 3]  # 2 epochs of 3 batches
+    assert sorted(steps.values()) == sorted(trained.values())
+
+
+# --- check-data -----------------------------------------------------------------------------
+
+
+def test_check_data_summarizes_a_valid_dataset(
+    tiny_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-data", "--data", str(tiny_dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "240 rows, 3 features, horizons 1, 5" in out
+    assert "rows per symbol and split" in out and "label shares" in out
+    assert "8,766 bars per year" in out  # hourly bars around the clock
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check-data"],
+        ["train", "--model", "nhits"],
+        ["search", "--model", "nhits", "--trials", "1"],
+        ["finalize", "--model", "nhits"],
+        ["verify-results"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_bad_data_is_one_line_and_exit_code_2_for_every_command(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames, splits = tiny_frames(), tiny_splits()
+    frames["MGC"].loc[[3, 4], "feature_1"] = float("nan")
+    root = write_dataset(tmp_path / "bad", frames, splits)
+    storage = (
+        ["--storage", f"sqlite:///{tmp_path}/s.db"] if command[0] in ("search", "finalize") else []
+    )
+
+    assert main([*command, "--data", str(root), *storage]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+    assert "feature_1" in err and "MGC" in err
+
+
+# --- train ----------------------------------------------------------------------------------
+
+
+def test_train_logs_config_and_epochs(
+    tiny_dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: rich wraps its lines at the width
+    log = tmp_path / "logs" / "nhits.log"
+    assert train(tiny_dataset, log, "learning_rate=3e-3") == 0
+
+    lines = log.read_text().splitlines()
+    assert len(lines) == 3
+    head, _, text = lines[0].partition(" ")
+    assert head == "config"
+    config = json.loads(text)
+    assert config["model"] == "nhits"
+    assert (config["seq_len"], config["mlp_units"]) == (16, 32)
+    assert config["learning_rate"] == 3.0e-3  # "3e-3" read as a float, not a string
+    assert config["head_hidden"] == 256  # the rest: the search space's fixed (seed) values
+    epochs = [EPOCH_LINE.match(line) for line in lines[1:]]
+    assert [m and int(m.group(1)) for m in epochs] == [0, 1]
+    for line in lines[1:]:
+        metrics = json.loads(line[line.index("{") :])
+        assert sorted(metrics) == ["train", "val"]
+        assert sorted(metrics["val"]) == sorted(str(h) for h in HORIZONS)
+
+    out = capsys.readouterr().out
+    assert "training nhits on" in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("epoch"))
+    assert header.split() == ["epoch", "train_loss", "val_loss", "lr", "score"] + [
+        f"{m}@{h}" for h in HORIZONS for m in ("F1", "SR")
+    ] + ["time"]
+    rows = [line for line in out.splitlines() if TABLE_ROW.match(line)]
+    assert [int(row.split()[0]) for row in rows] == [0, 1]
+    assert all(len(row.split()) == len(header.split()) for row in rows)  # a value per column
+    assert "best epoch" in out
+    assert os.listdir(Path.cwd()) == []  # the log went where --log said, nothing else was written
+
+
+def test_table_rows_are_not_wrapped_when_piped(
+    tiny_dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert train(tiny_dataset, tmp_path / "train.log") == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("epoch"))
+    rows = [line for line in lines if TABLE_ROW.match(line)]
+    assert header.split()[-1] == "time"
+    assert [len(row.split()) for row in rows] == [len(header.split())] * 2
+
+
+@pytest.mark.parametrize(
+    ("item", "named"),
+    [
+        ("bogus_key=1", "bogus_key"),  # unknown
+        ("batch_size=true", "batch_size"),  # wrong type
+        ("optimizer=sgd", "optimizer"),  # bad value
+        ("learning_rate", "KEY=VALUE"),  # no value
+    ],
+)
+def test_bad_set_exits_2_naming_the_key(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], item: str, named: str
+) -> None:
+    log = tmp_path / "train.log"
+    assert train(tiny_dataset, log, item) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and named in err
+    assert not log.exists()  # rejected before training started
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--epochs", "0"), ("--max-batches", "-1")])
+def test_caps_below_one_exit_2(
+    tiny_dataset: Path, flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "--model", "nhits", "--data", str(tiny_dataset), flag, value]
+    assert main(argv) == 2
+    assert f"{flag} must be >= 1, got {value}" in capsys.readouterr().err
+
+
+# --- search, status -------------------------------------------------------------------------
+
+
+def test_a_bad_space_is_exit_code_2_naming_file_and_key(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "space.yaml"
+    path.write_text("model: nhits\nfixed: {nope: 1}\n")
+    argv = search_args(f"sqlite:///{tmp_path}/s.db", data=tiny_dataset, study="x")
+    assert main([*argv, "--space", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: fixed.nope: unknown key" in err and "Traceback" not in err
+
+
+def test_a_space_folder_is_named_as_one(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = search_args(f"sqlite:///{tmp_path}/s.db", data=tiny_dataset, study="x")
+    assert main([*argv, "--space", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_an_unknown_model_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["search", "--model", "lstm"])
+    assert info.value.code == 2
+    assert "invalid choice: 'lstm'" in capsys.readouterr().err
+
+
+def test_the_cli_knows_every_registered_model() -> None:
+    assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_a_storage_that_cannot_connect_is_exit_code_2_without_its_password(
+    tiny_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://nobody:secret@127.0.0.1:9/none"
+    assert main(search_args(url, data=tiny_dataset, study="x")) == 2
+    err = capsys.readouterr().err
+    assert "storage postgresql://nobody:***@127.0.0.1:9/none: cannot connect" in err
+    assert "secret" not in err and "Traceback" not in err
+
+
+def test_status_lists_the_study_and_another_dataset_cannot_join_it(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    assert main(search_args(storage, data=tiny_dataset, study="mine", trials=2)) == 0
+    out = capsys.readouterr().out
+    assert "trial   0 complete" in out and "trial   1 complete" in out
+    assert main(["status", "--storage", storage]) == 0
+    table = capsys.readouterr().out
+    assert "mine" in table and "nhits" in table
+
+    frames = tiny_frames(seed=5)
+    other = write_dataset(tmp_path / "other", frames, tiny_splits())
+    assert main(search_args(storage, data=other, study="mine", trials=3)) == 2
+    err = capsys.readouterr().err
+    assert "study 'mine' was made for another data_fingerprint" in err
+    assert "--study NEW_NAME" in err
