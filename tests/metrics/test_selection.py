@@ -81,8 +81,9 @@ def test_is_a_probability_and_ignores_failed_trials() -> None:
     )
 
 
-def test_constant_returns_are_a_coin_flip_for_one_trial() -> None:
-    assert deflated_sharpe(np.zeros(50), [0.0], bars_per_year=BARS) == 0.5
+def test_constant_returns_give_no_evidence_of_skill() -> None:
+    # As the probabilistic Sharpe ratio: a best trial that never trades is not a coin flip.
+    assert deflated_sharpe(np.zeros(50), [0.0], bars_per_year=BARS) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,14 @@ true Sharpe ratio exceeds the Sharpe ratio that the best of N skill-less trials 
 where V is the variance of the trials' Sharpe ratios and gamma Euler's constant, allowing for the
 length, skewness and kurtosis of the best trial's returns:
 
-    DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)).
+    DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)),
 
+the probabilistic Sharpe ratio (``trading.probabilistic_sharpe``) with SR0 as its benchmark.
 All Sharpe ratios here are per bar. The values equal vectorbt's
 ``returns.vbt.returns(...).deflated_sharpe_ratio()`` (``vectorbt.returns.metrics``), which uses
 the same per-bar convention, ddof=1 Sharpe and variance, and biased skewness and (non-excess)
 kurtosis; a test says so. Unlike vectorbt, one trial gives SR0 = 0 (the probabilistic Sharpe
-ratio) instead of NaN.
+ratio) instead of NaN, and returns without dispersion give 0.0 instead of NaN.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from harness.metrics.trading import probabilistic_sharpe
 
 _NORMAL = NormalDist()
 
@@ -59,6 +62,7 @@ def deflated_sharpe(
     `n_trials`: the number of independent trials N; default: the finite `trial_sharpes`.
     Trials that are near copies of each other (a sampler circling one optimum) are fewer
     independent trials than trials run; pass a smaller N then.
+    0.0 for returns without dispersion (a best trial that never trades): no evidence of skill.
     """
     r = np.asarray(returns, dtype=np.float64)
     if r.ndim != 1 or r.size < 2:
@@ -73,17 +77,4 @@ def deflated_sharpe(
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     n = max(sharpes.size, 1) if n_trials is None else int(n_trials)
     var_sharpe = float(np.var(sharpes, ddof=1)) if sharpes.size >= 2 else 0.0
-    sr0 = expected_max_sharpe(var_sharpe, n)
-
-    centered = r - r.mean()
-    m2 = float(np.mean(centered**2))
-    if m2 == 0.0:  # constant returns: no risk taken, no Sharpe ratio to deflate
-        sr, skew, kurtosis = 0.0, 0.0, 3.0
-    else:
-        sr = float(r.mean() / r.std(ddof=1))
-        skew = float(np.mean(centered**3)) / m2**1.5
-        kurtosis = float(np.mean(centered**4)) / m2**2
-    # >= (1 - skew * sr / 2)^2 >= 0, since kurtosis >= 1 + skew^2 for any sample
-    spread = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2
-    z = (sr - sr0) * math.sqrt(r.size - 1) / math.sqrt(max(spread, 1e-300))
-    return _NORMAL.cdf(z)
+    return probabilistic_sharpe(r, benchmark=expected_max_sharpe(var_sharpe, n))
