@@ -36,6 +36,7 @@ from harness.metrics._names import (
 from harness.metrics.classification import classification_metrics, confusion_matrix
 from harness.metrics.score import (
     SHARPE_FLOOR,
+    SharpeTerm,
     combine_score,
     evaluate_split,
     horizon_score,
@@ -83,6 +84,7 @@ __all__ = [
     "WIN_RATE",
     "YEAR",
     "BarsPerYear",
+    "SharpeTerm",
     "backtest",
     "bar_freq",
     "bars_per_year",
