@@ -1,6 +1,7 @@
 """Metrics as pure functions: numpy arrays in, plain Python numbers and dicts out (JSON-ready).
 
-- ``classification``: accuracy, macro-F1, per-class scores, confusion (equal to scikit-learn's).
+- ``classification``: accuracy, macro-F1, per-class scores, confusion; log-loss, Brier score and
+  reliability bins of class probabilities (all equal to scikit-learn's).
 - ``trading``: bars per year from timestamps; the backtest of "class 2 long, 0 short, 1 flat",
   per symbol with costs, in numpy (every epoch) and in vectorbt (export, tearsheets), equal.
 - ``selection``: the deflated Sharpe ratio of a study's best trial.
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 from harness.metrics._names import (
     ACCURACY,
+    BRIER,
     BY_SYMBOL,
     CONFUSION,
     DEFLATED_SHARPE,
     EXPOSURE,
     F1,
+    LOG_LOSS,
     MACRO_F1,
     MAX_DRAWDOWN,
     N_BARS,
@@ -33,7 +36,12 @@ from harness.metrics._names import (
     WIN_RATE,
     metric_key,
 )
-from harness.metrics.classification import classification_metrics, confusion_matrix
+from harness.metrics.classification import (
+    calibration_metrics,
+    classification_metrics,
+    confusion_matrix,
+    reliability_bins,
+)
 from harness.metrics.score import (
     SHARPE_FLOOR,
     SharpeTerm,
@@ -62,12 +70,14 @@ from harness.metrics.trading import (
 
 __all__ = [
     "ACCURACY",
+    "BRIER",
     "BY_SYMBOL",
     "CONFUSION",
     "DEFAULT_COST_BPS",
     "DEFLATED_SHARPE",
     "EXPOSURE",
     "F1",
+    "LOG_LOSS",
     "MACRO_F1",
     "MAX_DRAWDOWN",
     "N_BARS",
@@ -89,6 +99,7 @@ __all__ = [
     "bar_freq",
     "bars_per_year",
     "bars_per_year_by_symbol",
+    "calibration_metrics",
     "classification_metrics",
     "combine_score",
     "confusion_matrix",
@@ -100,6 +111,7 @@ __all__ = [
     "metric_key",
     "predicted_classes",
     "probabilistic_sharpe",
+    "reliability_bins",
     "sharpe_ratio",
     "strategy_returns",
     "vectorbt_backtest",
