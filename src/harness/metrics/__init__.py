@@ -4,7 +4,8 @@
   reliability bins of class probabilities (all equal to scikit-learn's).
 - ``trading``: bars per year from timestamps; the backtest of "class 2 long, 0 short, 1 flat",
   per symbol with costs, in numpy (every epoch) and in vectorbt (export, tearsheets), equal.
-- ``selection``: the deflated Sharpe ratio of a study's best trial.
+- ``selection``: the deflated Sharpe ratio of a study's best trial; the probability of backtest
+  overfitting (CSCV) of a study's selection, from its trials' per-row results.
 - ``score``: ``evaluate_split`` (all metrics of a split, per horizon) and ``combine_score``.
 
 vectorbt is imported only inside the ``vectorbt_*`` functions (it takes ~10 s to import).
@@ -25,6 +26,7 @@ from harness.metrics._names import (
     MAX_DRAWDOWN,
     N_BARS,
     N_TRADES,
+    PBO,
     PRECISION,
     PROFIT_FACTOR,
     PSR,
@@ -50,7 +52,15 @@ from harness.metrics.score import (
     horizon_score,
     predicted_classes,
 )
-from harness.metrics.selection import deflated_sharpe, expected_max_sharpe
+from harness.metrics.selection import (
+    BlockMetric,
+    PBOResult,
+    cscv_blocks,
+    deflated_sharpe,
+    expected_max_sharpe,
+    probability_of_backtest_overfitting,
+    trial_returns,
+)
 from harness.metrics.trading import (
     DEFAULT_COST_BPS,
     YEAR,
@@ -82,6 +92,7 @@ __all__ = [
     "MAX_DRAWDOWN",
     "N_BARS",
     "N_TRADES",
+    "PBO",
     "PRECISION",
     "PROFIT_FACTOR",
     "PSR",
@@ -94,6 +105,8 @@ __all__ = [
     "WIN_RATE",
     "YEAR",
     "BarsPerYear",
+    "BlockMetric",
+    "PBOResult",
     "SharpeTerm",
     "backtest",
     "bar_freq",
@@ -103,6 +116,7 @@ __all__ = [
     "classification_metrics",
     "combine_score",
     "confusion_matrix",
+    "cscv_blocks",
     "deflated_sharpe",
     "evaluate_split",
     "expected_max_sharpe",
@@ -111,9 +125,11 @@ __all__ = [
     "metric_key",
     "predicted_classes",
     "probabilistic_sharpe",
+    "probability_of_backtest_overfitting",
     "reliability_bins",
     "sharpe_ratio",
     "strategy_returns",
+    "trial_returns",
     "vectorbt_backtest",
     "vectorbt_metrics",
     "vectorbt_portfolios",
