@@ -150,7 +150,9 @@ def probability_of_backtest_overfitting(
        each other and the slope is near -1 whatever its skill: read it beside the PBO.
 
     Vectorized over the splits: block sums [S, N] once, then the IS sums of every split as one
-    indicator [C, S] @ [S, N] product, the OOS sums as the totals less those.
+    indicator [C, S] @ [S, N] product, the OOS sums as the totals less those. T = 100,000 rows,
+    N = 50 trials, S = 16: 0.15-0.4 s on two busy CPU cores (building the matrix with
+    ``trial_returns``, 50 backtests of 100,000 rows, takes ~1 s more).
     Rows: at least 2 per block (T >= 2 S). Returns a ``PBOResult`` dict.
     """
     m = np.asarray(performance, dtype=np.float64)
