@@ -8,12 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from harness.metrics import (
     YEAR,
     backtest,
     bars_per_year,
+    bars_per_year_by_symbol,
     max_drawdown,
+    probabilistic_sharpe,
     sharpe_ratio,
     strategy_returns,
     vectorbt_backtest,
@@ -35,6 +38,15 @@ def _two_symbols(seed: int, n_a: int = 300, n_b: int = 200) -> tuple[np.ndarray,
     symbols = np.array(["MES"] * n_a + ["MGC"] * n_b)
     pred = rng.integers(0, 3, n_a + n_b)
     return pred, close, symbols
+
+
+def _holes(n_a: int = 300, n_b: int = 200) -> np.ndarray:
+    """Frame positions of the rows of `_two_symbols`: a split with holes of 50, 1 and 3 rows in
+    MES (one leaving a 1-row segment), and MGC further on in the frame, with a hole of 7 rows."""
+    mes = np.r_[np.arange(0, 100), np.arange(150, 240), np.arange(241, 242), np.arange(245, 354)]
+    mgc = np.r_[np.arange(1000, 1080), np.arange(1087, 1207)]
+    assert mes.size == n_a and mgc.size == n_b
+    return np.r_[mes, mgc]
 
 
 # ----------------------------------------------------------------------------- hand examples
@@ -111,6 +123,60 @@ def test_seam_between_symbols_books_no_return() -> None:
     assert np.max(np.abs(r)) < 0.1  # the 5000 -> 2000 jump is nowhere
 
 
+def test_a_hole_books_no_return() -> None:
+    # A split that skips 50 frame rows, over which the price jumps from 100 to 150.
+    close = np.r_[np.full(75, 100.0), np.full(75, 150.0)]
+    positions = np.r_[np.arange(0, 75), np.arange(125, 200)]
+    long = np.full(close.size, LONG)
+    f = 1e-4
+    old = strategy_returns(long, close, ["X"] * 150, cost_bps=1.0)
+    assert old[75] == pytest.approx(0.5)  # without positions the jump is booked as one bar
+    new = strategy_returns(long, close, ["X"] * 150, cost_bps=1.0, positions=positions)
+    assert new[74] == pytest.approx(-f, abs=1e-15)  # closed before the hole: the exit fee
+    assert new[75] == pytest.approx(1 / (1 + f) - 1, abs=1e-15)  # re-entered: the entry fee
+    assert np.max(np.abs(new)) < 1e-3
+    m = backtest(long, close, ["X"] * 150, bars_per_year=252, positions=positions)
+    assert m["n_trades"] == 2 and m["total_return"] < 0
+
+
+def test_a_hole_is_a_seam() -> None:
+    # Rows after each hole backtest exactly as if they were another symbol.
+    pred, close, symbols = _two_symbols(7)
+    positions = _holes()
+    segment = np.cumsum(np.r_[True, np.diff(positions) != 1])
+    as_symbols = np.array([f"{s}{k}" for s, k in zip(symbols, segment, strict=True)])
+    ours = strategy_returns(pred, close, symbols, positions=positions)
+    np.testing.assert_array_equal(ours, strategy_returns(pred, close, as_symbols))
+    assert not np.array_equal(ours, strategy_returns(pred, close, symbols))
+    m = backtest(pred, close, symbols, bars_per_year=252, positions=positions)
+    parts = backtest(pred, close, as_symbols, bars_per_year=252)
+    for key in ("sharpe", "psr", "total_return", "n_trades", "win_rate", "exposure"):
+        assert m[key] == pytest.approx(parts[key], rel=1e-12, abs=1e-15), key
+    assert sorted(m["by_symbol"]) == ["MES", "MGC"]
+
+
+def test_contiguous_positions_change_nothing() -> None:
+    pred, close, symbols = _two_symbols(8)
+    positions = np.r_[np.arange(300), np.arange(400, 600)]  # the symbols far apart in the frame
+    assert backtest(pred, close, symbols, bars_per_year=252, positions=positions) == backtest(
+        pred, close, symbols, bars_per_year=252
+    )
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [
+        [0, 1, 2, 2, 3],  # repeated
+        [0, 1, 3, 2, 4],  # back in time
+        [0, 1, 2, 3],  # one short
+        [0.0, 1.0, 2.0, 3.0, 4.0],  # not integers
+    ],
+)
+def test_bad_positions_are_rejected(positions: list) -> None:
+    with pytest.raises(ValueError, match="positions"):
+        strategy_returns([LONG] * 5, np.arange(1.0, 6.0), ["X"] * 5, positions=positions)
+
+
 def test_symbols_are_backtested_separately() -> None:
     pred, close, symbols = _two_symbols(1)
     both = backtest(pred, close, symbols, bars_per_year=6000)
@@ -164,6 +230,63 @@ def test_bad_input_is_rejected(pred: list, close: list, symbols: list) -> None:
 
 
 # ----------------------------------------------------------------------------- statistics
+
+
+def test_probabilistic_sharpe_by_hand() -> None:
+    rng = np.random.default_rng(9)
+    r = rng.standard_t(df=5, size=300) * 0.01 + rng.exponential(0.003, 300) - 0.002
+    sr = r.mean() / r.std(ddof=1)
+    skew, kurt = stats.skew(r, bias=True), stats.kurtosis(r, fisher=False, bias=True)
+    for benchmark in (0.0, 0.05, -0.1):
+        z = (sr - benchmark) * np.sqrt(r.size - 1) / np.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2)
+        ours = probabilistic_sharpe(r, benchmark=benchmark)
+        assert ours == pytest.approx(stats.norm.cdf(z), rel=1e-12)
+
+
+def test_probabilistic_sharpe_is_a_calibrated_probability() -> None:
+    # Where the true per-bar Sharpe equals the benchmark, PSR is about uniform on [0, 1]: it
+    # exceeds 0.95 for about 5 % of samples (binomial sd of the share over 2000: 0.5 %).
+    rng = np.random.default_rng(10)
+    samples = rng.normal(0.002, 0.02, size=(2000, 250))  # true Sharpe 0.1 per bar
+    psr = np.array([probabilistic_sharpe(r, benchmark=0.1) for r in samples])
+    assert np.mean(psr > 0.95) == pytest.approx(0.05, abs=0.015)
+    assert np.mean(psr > 0.5) == pytest.approx(0.5, abs=0.04)
+
+
+def test_probabilistic_sharpe_grows_with_evidence() -> None:
+    rng = np.random.default_rng(11)
+    r = rng.normal(0.001, 0.01, 200)
+    r += 0.001 - r.mean()  # a sample Sharpe of exactly 0.1 per bar
+    values = [probabilistic_sharpe(np.tile(r, k)) for k in (1, 4, 16)]
+    assert 0.5 < values[0] < values[1] < values[2] < 1.0
+    assert probabilistic_sharpe(-r) == pytest.approx(1 - values[0], abs=0.02)  # skew flips too
+
+
+@pytest.mark.parametrize("returns", [[], [0.01], [0.0] * 20, [0.002] * 5])
+def test_probabilistic_sharpe_without_dispersion_is_zero(returns: list) -> None:
+    # No evidence of skill: a strategy that never trades must not beat a weak real edge.
+    assert probabilistic_sharpe(returns) == 0.0
+    weak = np.random.default_rng(12).normal(0.0005, 0.01, 500)
+    assert probabilistic_sharpe(weak) > probabilistic_sharpe(returns)
+
+
+@pytest.mark.parametrize(
+    ("returns", "benchmark"),
+    [([0.01, np.nan, 0.0], 0.0), ([[0.01, 0.0], [0.02, 0.0]], 0.0), ([0.01, 0.0], np.inf)],
+)
+def test_probabilistic_sharpe_rejects_bad_input(returns: list, benchmark: float) -> None:
+    with pytest.raises(ValueError):
+        probabilistic_sharpe(returns, benchmark=benchmark)
+
+
+def test_psr_of_the_backtest_is_frequency_free() -> None:
+    pred, close, symbols = _two_symbols(13)
+    minutes = backtest(pred, close, symbols, bars_per_year=72_000)
+    days = backtest(pred, close, symbols, bars_per_year=252)
+    assert minutes["psr"] == days["psr"] and minutes["sharpe"] != days["sharpe"]
+    r = strategy_returns(pred, close, symbols)
+    assert days["psr"] == probabilistic_sharpe(r)  # of the combined series
+    assert days["by_symbol"]["MGC"]["psr"] == probabilistic_sharpe(r[symbols == "MGC"])
 
 
 def test_sharpe_is_annualized_with_sample_std() -> None:
@@ -254,6 +377,54 @@ def test_bars_per_year_ignores_time_zones() -> None:
     )
 
 
+def test_bars_per_year_by_symbol_counts_each_symbol_alone() -> None:
+    hourly = pd.date_range("2024-01-01", periods=24 * 30, freq="h")  # around the clock
+    daily = pd.bdate_range("2024-01-01", periods=60)  # business days
+    ts, symbols = hourly.append(daily), ["H"] * hourly.size + ["D"] * daily.size
+    by_symbol = bars_per_year_by_symbol(ts, symbols)
+    assert by_symbol == pytest.approx({"H": 24 * 365.25, "D": 365.25 * 5 / 7}, rel=1e-12)
+    pooled = bars_per_year(ts, symbols)
+    assert min(by_symbol.values()) < pooled < max(by_symbol.values())
+
+
+def test_bars_per_year_by_symbol_needs_two_bars_of_each() -> None:
+    ts = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"])
+    with pytest.raises(ValueError, match="'B'"):
+        bars_per_year_by_symbol(ts, ["A", "A", "B"])
+
+
+def test_sharpe_with_bars_per_year_by_symbol() -> None:
+    pred, close, symbols = _two_symbols(14)
+    rates = {"MES": 72_000.0, "MGC": 252.0}
+    m = backtest(pred, close, symbols, bars_per_year=rates)
+    r = strategy_returns(pred, close, symbols)
+    per_symbol = {
+        s: np.mean(r[symbols == s]) / np.std(r[symbols == s], ddof=1) * np.sqrt(rates[s])
+        for s in rates
+    }
+    for s, sharpe in per_symbol.items():
+        assert m["by_symbol"][s]["sharpe"] == pytest.approx(sharpe, rel=1e-12)
+    assert m["sharpe"] == pytest.approx((per_symbol["MES"] + per_symbol["MGC"]) / 2, rel=1e-12)
+    pooled = backtest(pred, close, symbols, bars_per_year=252.0)
+    assert {k: v for k, v in m.items() if k not in ("sharpe", "by_symbol")} == {
+        k: v for k, v in pooled.items() if k not in ("sharpe", "by_symbol")
+    }
+
+
+def test_one_symbol_mapping_is_the_one_figure() -> None:
+    pred, close, _ = _two_symbols(15)
+    symbols = ["X"] * close.size
+    assert backtest(pred, close, symbols, bars_per_year={"X": 500.0, "Y": 1.0}) == backtest(
+        pred, close, symbols, bars_per_year=500.0
+    )
+
+
+def test_bars_per_year_mapping_must_cover_the_symbols() -> None:
+    pred, close, symbols = _two_symbols(16)
+    with pytest.raises(ValueError, match="MGC"):
+        backtest(pred, close, symbols, bars_per_year={"MES": 252.0})
+
+
 @pytest.mark.parametrize(
     ("timestamps", "symbols"),
     [
@@ -293,15 +464,27 @@ CASES = {
 }
 
 
+SPLITS = {
+    # name: (positions, bars per year)
+    "contiguous": lambda: (None, 5980.0),
+    "holes": lambda: (_holes(), {"MES": 5980.0, "MGC": 252.0}),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("cost_bps", [0.0, 1.0, 10.0])
-def test_numpy_backtest_equals_vectorbt(vbt: ModuleType, case: str, cost_bps: float) -> None:
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_numpy_backtest_equals_vectorbt(
+    vbt: ModuleType, case: str, cost_bps: float, split: str
+) -> None:
     rng = np.random.default_rng(len(case))
     _, close, symbols = _two_symbols(seed=int(cost_bps))
     pred = CASES[case](rng, close.size)
-    ours = backtest(pred, close, symbols, bars_per_year=5980.0, cost_bps=cost_bps)
-    ref = vectorbt_backtest(pred, close, symbols, bars_per_year=5980.0, cost_bps=cost_bps)
+    positions, bpy = SPLITS[split]()
+    kwargs = {"bars_per_year": bpy, "cost_bps": cost_bps, "positions": positions}
+    ours = backtest(pred, close, symbols, **kwargs)
+    ref = vectorbt_backtest(pred, close, symbols, **kwargs)
     _assert_same_metrics(ours, ref)
 
 
@@ -317,12 +500,16 @@ def test_numpy_backtest_equals_vectorbt_on_a_trending_short(vbt: ModuleType) -> 
 
 
 @pytest.mark.slow
-def test_numpy_returns_equal_vectorbt_returns_bar_for_bar(vbt: ModuleType) -> None:
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_numpy_returns_equal_vectorbt_returns_bar_for_bar(vbt: ModuleType, split: str) -> None:
     pred, close, symbols = _two_symbols(4)
-    pfs = vectorbt_portfolios(pred, close, symbols, bars_per_year=252, cost_bps=3.0)
+    positions, bpy = SPLITS[split]()
+    pfs = vectorbt_portfolios(
+        pred, close, symbols, bars_per_year=bpy, cost_bps=3.0, positions=positions
+    )
     ref = np.concatenate([pf.returns().to_numpy() for pf in pfs.values()])
     np.testing.assert_allclose(
-        strategy_returns(pred, close, symbols, cost_bps=3.0), ref, atol=1e-12
+        strategy_returns(pred, close, symbols, cost_bps=3.0, positions=positions), ref, atol=1e-12
     )
     # The combined account: each symbol starts with what the previous one ended with.
     assert pfs["MGC"].init_cash == pytest.approx(pfs["MES"].final_value(), rel=1e-15)

@@ -19,6 +19,11 @@ class SymbolSummary:
     split_rows: dict[str, int]
     gap_train_val: int | None  # bars strictly between the last train row and the first val row
     gap_val_test: int | None
+    # Per split: places where consecutive rows of the split (in frame order) are not consecutive
+    # frame rows, and the frame rows skipped there in all. A backtest given the rows' positions
+    # starts a new segment at each hole (no return is booked across it).
+    holes: dict[str, int]
+    skipped_rows: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ def summarize(data: Phase1Data) -> DataSummary:
                 split_rows={name: len(idx) for name, idx in mine.items()},
                 gap_train_val=_gap(mine["train"], mine["val"]),
                 gap_val_test=_gap(mine["val"], mine["test"]),
+                holes={name: _holes(idx)[0] for name, idx in mine.items()},
+                skipped_rows={name: _holes(idx)[1] for name, idx in mine.items()},
             )
         )
     shares = {}
@@ -77,3 +84,9 @@ def _gap(before: np.ndarray, after: np.ndarray) -> int | None:
     if len(before) == 0 or len(after) == 0:
         return None
     return int(after.min() - before.max() - 1)
+
+
+def _holes(positions: np.ndarray) -> tuple[int, int]:
+    """(holes, rows skipped) in the frame positions of one symbol's rows of a split."""
+    step = np.diff(np.sort(positions))
+    return int(np.sum(step != 1)), int(np.sum(step[step > 1] - 1))

@@ -18,8 +18,17 @@ RECALL = "recall"  # per class
 CONFUSION = "confusion"  # list of lists, rows = true class, columns = predicted class
 SUPPORT = "support"  # true rows per class
 
+# calibration_metrics (class probabilities)
+LOG_LOSS = "log_loss"  # mean over rows of -ln p(true class), natural log
+BRIER = "brier"  # mean over rows of the sum over classes of (p_c - 1[y == c])^2, in [0, 2]
+
 # backtest
-SHARPE = "sharpe"  # annualized, per-bar returns, ddof=1
+SHARPE = "sharpe"
+"""Annualized Sharpe of the bar returns (mean / std, ddof=1, * sqrt(bars per year)). With one
+bars-per-year figure, the all-symbol value is the Sharpe of the combined series; with one figure
+per symbol, each symbol is annualized with its own and the all-symbol value is the mean of the
+per-symbol annualized Sharpes."""
+PSR = "psr"  # probabilistic Sharpe ratio in [0, 1], per bar: P[true Sharpe > 0]
 MAX_DRAWDOWN = "max_drawdown"  # positive fraction of the running peak (0.2 = 20 % down)
 TOTAL_RETURN = "total_return"
 N_TRADES = "n_trades"
@@ -31,3 +40,4 @@ BY_SYMBOL = "by_symbol"  # {symbol: the same metrics for that symbol alone}
 
 # selection
 DEFLATED_SHARPE = "deflated_sharpe"
+PBO = "pbo"  # probability of backtest overfitting (CSCV), in [0, 1]

@@ -1,8 +1,11 @@
-"""Classification metrics from one confusion matrix (numpy only: this runs every epoch).
+"""Classification metrics from one confusion matrix (numpy only: this runs every epoch), and the
+calibration of class probabilities.
 
 The values equal scikit-learn's ``accuracy_score``, ``f1_score(average="macro",
 labels=range(n_classes), zero_division=0)``, ``precision_recall_fscore_support(...,
-zero_division=0)`` and ``confusion_matrix(labels=range(n_classes))``; a test says so.
+zero_division=0)`` and ``confusion_matrix(labels=range(n_classes))``; and, for probabilities,
+``log_loss(labels=range(n_classes))``, the multi-class ``brier_score_loss`` (Brier 1950: summed
+over classes, not halved) and ``calibration_curve(strategy="uniform")`` per class; tests say so.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from numpy.typing import ArrayLike
 
 from harness.metrics._names import (
     ACCURACY,
+    BRIER,
     CONFUSION,
     F1,
+    LOG_LOSS,
     MACRO_F1,
     PRECISION,
     RECALL,
@@ -110,3 +115,89 @@ def train_val_gap(
         else:
             gap[str(h)] = (t[MACRO_F1] - metrics[MACRO_F1]) / t[MACRO_F1]
     return gap
+
+
+# ----------------------------------------------------------------------------- calibration
+
+_ROW_SUM_TOLERANCE = 1e-4  # float32 softmax rows sum to 1 within ~1e-7; more is not a softmax
+
+
+def _probabilities(probs: ArrayLike, n: int, *, n_classes: int) -> np.ndarray:
+    """`probs` as float64 [n, n_classes] rows of probabilities; ValueError otherwise."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.shape != (n, n_classes):
+        raise ValueError(f"probs must have shape ({n}, {n_classes}), got {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probs must be finite and within [0, 1]")
+    off = np.flatnonzero(np.abs(p.sum(axis=1) - 1.0) > _ROW_SUM_TOLERANCE)
+    if off.size:
+        raise ValueError(f"rows of probs must sum to 1; rows {off[:5].tolist()} do not")
+    return p
+
+
+def calibration_metrics(
+    y_true: ArrayLike, probs: ArrayLike, *, n_classes: int = 3
+) -> dict[str, float]:
+    """Log-loss and Brier score of class probabilities [N, n_classes] against true classes [N].
+
+    - ``log_loss``: mean over rows of -ln p(true class), with p clipped to [eps, 1 - eps] (eps of
+      float64) so that a certain mistake costs ~36, not infinity: scikit-learn's ``log_loss``.
+    - ``brier``: mean over rows of the sum over classes of (p_c - 1[y == c])^2, in [0, 2]
+      (Brier, G. W. (1950), "Verification of forecasts expressed in terms of probability",
+      Monthly Weather Review 78 (1), 1-3): scikit-learn's multi-class ``brier_score_loss``, and
+      the sum over classes of the one-vs-rest Brier scores. Uniform probabilities over 3 classes
+      score 2/3 whatever the truth.
+
+    Both are lower-is-better proper scoring rules: unlike accuracy and F1, they reward
+    probabilities that mean what they say, which position sizing on the probabilities needs.
+    """
+    yt = as_class_indices(y_true, n_classes=n_classes, name="y_true")
+    if yt.size == 0:
+        raise ValueError("calibration_metrics needs at least one row, got none")
+    p = _probabilities(probs, yt.size, n_classes=n_classes)
+    eps = np.finfo(np.float64).eps
+    p_true = np.clip(p[np.arange(yt.size), yt], eps, 1.0 - eps)
+    onehot = np.eye(n_classes)[yt]  # [N, C]
+    return {
+        LOG_LOSS: float(-np.mean(np.log(p_true))),
+        BRIER: float(np.mean(np.sum((p - onehot) ** 2, axis=1))),
+    }
+
+
+def _bin_means(sums: np.ndarray, counts: np.ndarray) -> list[float | None]:
+    return [float(a / k) if k else None for a, k in zip(sums, counts, strict=True)]
+
+
+def reliability_bins(
+    y_true: ArrayLike, probs: ArrayLike, *, n_bins: int = 10, n_classes: int = 3
+) -> dict[str, Any]:
+    """What a reliability diagram needs: per class, the rows binned by their predicted
+    probability of that class into `n_bins` equal bins of [0, 1]; in each bin, the mean
+    predicted probability and the observed frequency of the class.
+
+    A value on an inner edge falls in the lower bin (bins are (lo, hi], the first [0, hi]), as in
+    scikit-learn's ``calibration_curve(strategy="uniform")``, whose two arrays are the non-empty
+    bins of ``observed`` and ``mean_predicted``. Returns ``{"bin_edges": [n_bins + 1],
+    "count": [C][n_bins] int, "mean_predicted": [C][n_bins], "observed": [C][n_bins]}``, lists
+    indexed by class then bin, None for an empty bin (JSON-ready).
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    yt = as_class_indices(y_true, n_classes=n_classes, name="y_true")
+    p = _probabilities(probs, yt.size, n_classes=n_classes)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    count, mean_predicted, observed = [], [], []
+    for c in range(n_classes):
+        bins = np.searchsorted(edges[1:-1], p[:, c])  # side="left": an edge value goes below
+        total = np.bincount(bins, minlength=n_bins)
+        predicted = np.bincount(bins, weights=p[:, c], minlength=n_bins)
+        hits = np.bincount(bins, weights=(yt == c).astype(np.float64), minlength=n_bins)
+        count.append(total.tolist())
+        mean_predicted.append(_bin_means(predicted, total))
+        observed.append(_bin_means(hits, total))
+    return {
+        "bin_edges": edges.tolist(),
+        "count": count,
+        "mean_predicted": mean_predicted,
+        "observed": observed,
+    }

@@ -2,6 +2,16 @@
 
 ``evaluate_split`` is the one function behind both the per-epoch validation report and the
 exported metrics; ``combine_score`` turns its result into the score (DESIGN.md section 5).
+
+The score's Sharpe term (`sharpe_term`) is either
+
+- ``"psr"``: the probabilistic Sharpe ratio of the horizon's bar returns (``trading.
+  probabilistic_sharpe``, Bailey and López de Prado 2012), a probability in [0, 1] on macro-F1's
+  scale that means the same at every bar spacing: the same bar returns score the same whether
+  the bars are 5 minutes or a day long. The term to select models by.
+- ``"annualized"``: the annualized Sharpe ratio, unbounded and scaled by sqrt(bars per year), so
+  a weight tuned on daily bars means something else on 5-minute bars. Today's default, kept for
+  the callers that use it; reports show it either way.
 """
 
 from __future__ import annotations
@@ -13,11 +23,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from harness.metrics._names import MACRO_F1, SHARPE
+from harness.metrics._names import MACRO_F1, PSR, SHARPE
 from harness.metrics.classification import classification_metrics
-from harness.metrics.trading import DEFAULT_COST_BPS, backtest
+from harness.metrics.trading import DEFAULT_COST_BPS, BarsPerYear, backtest
 
 Reduce = Literal["mean", "min", "max"]
+SharpeTerm = Literal["annualized", "psr"]
 
 SHARPE_FLOOR = -10.0
 """Sharpe used in the score when a horizon's Sharpe is not finite (NaN or +-inf: a degenerate
@@ -25,6 +36,7 @@ series from outside ``backtest``, which itself always reports a finite Sharpe). 
 trial below any real annualized Sharpe, yet keeps the score finite for samplers and pruners."""
 
 _REDUCE = {"mean": np.mean, "min": np.min, "max": np.max}
+_SHARPE_KEY = {"annualized": SHARPE, "psr": PSR}
 
 
 def predicted_classes(output: ArrayLike) -> np.ndarray:
@@ -44,15 +56,19 @@ def evaluate_split(
     close: ArrayLike,
     symbols: ArrayLike,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float = DEFAULT_COST_BPS,
+    positions: ArrayLike | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Classification metrics and backtest of each horizon of one split.
 
     `outputs`: per horizon, class scores [N, 3] or predicted classes [N]; `targets`: per horizon,
     true classes [N] (0 short, 1 neutral, 2 long); `close`, `symbols`: [N], the split's rows in
-    order, grouped by symbol. `bars_per_year`: ``trading.bars_per_year(timestamps, symbols)`` of
-    the split, computed once. Returns ``{h: {**classification_metrics, **backtest}}``.
+    order, grouped by symbol. `bars_per_year`: one figure or, better, one per symbol
+    (``trading.bars_per_year_by_symbol``), computed once from the train and val timestamps
+    (never the test split's). `positions`: int [N], the rows' positions in the full frame, so
+    that the backtest books nothing across a hole in the split (``trading.backtest``).
+    Returns ``{h: {**classification_metrics, **backtest}}``.
     """
     missing = sorted(set(outputs) - set(targets))
     if missing:
@@ -62,19 +78,44 @@ def evaluate_split(
         pred = predicted_classes(outputs[h])
         result[h] = {
             **classification_metrics(targets[h], pred),
-            **backtest(pred, close, symbols, bars_per_year=bars_per_year, cost_bps=cost_bps),
+            **backtest(
+                pred,
+                close,
+                symbols,
+                bars_per_year=bars_per_year,
+                cost_bps=cost_bps,
+                positions=positions,
+            ),
         }
     return result
 
 
-def horizon_score(metrics: Mapping[str, Any], *, sharpe_weight: float, f1_weight: float) -> float:
-    """sharpe_weight * sharpe + f1_weight * macro_f1 of one horizon (non-finite Sharpe:
-    ``SHARPE_FLOOR``)."""
-    for key in (SHARPE, MACRO_F1):
+def horizon_score(
+    metrics: Mapping[str, Any],
+    *,
+    sharpe_weight: float,
+    f1_weight: float,
+    sharpe_term: SharpeTerm = "annualized",
+) -> float:
+    """sharpe_weight * S + f1_weight * macro_f1 of one horizon, S the `sharpe_term`.
+
+    ``"annualized"``: S = ``metrics["sharpe"]``, ``SHARPE_FLOOR`` where it is not finite.
+    ``"psr"``: S = ``metrics["psr"]`` in [0, 1] (ValueError outside), 0.0 where it is not finite
+    (the bottom of its scale).
+    """
+    if sharpe_term not in _SHARPE_KEY:
+        raise ValueError(f"sharpe_term must be one of {sorted(_SHARPE_KEY)}, got {sharpe_term!r}")
+    sharpe_key = _SHARPE_KEY[sharpe_term]
+    for key in (sharpe_key, MACRO_F1):
         if key not in metrics:
             raise KeyError(f"metric {key!r} not found (have {sorted(metrics)})")
-    sharpe = float(metrics[SHARPE])
-    if not math.isfinite(sharpe):
+    sharpe = float(metrics[sharpe_key])
+    if sharpe_term == "psr":
+        if not math.isfinite(sharpe):
+            sharpe = 0.0
+        elif not 0.0 <= sharpe <= 1.0:
+            raise ValueError(f"psr must be a probability in [0, 1], got {sharpe}")
+    elif not math.isfinite(sharpe):
         sharpe = SHARPE_FLOOR
     f1 = float(metrics[MACRO_F1])
     if not math.isfinite(f1):
@@ -89,12 +130,16 @@ def combine_score(
     f1_weight: float,
     horizons: Sequence[int] | None = None,
     reduce: Reduce = "mean",
+    sharpe_term: SharpeTerm = "annualized",
 ) -> float:
     """The score: ``reduce`` over `horizons` (default: all) of
-    ``sharpe_weight * sharpe_h + f1_weight * macro_f1_h``.
+    ``sharpe_weight * S_h + f1_weight * macro_f1_h`` (``horizon_score``).
 
-    `per_horizon`: ``evaluate_split``'s result (or any {h: {"sharpe", "macro_f1", ...}}).
-    ``reduce="min"`` scores a trial by its worst horizon, ``"max"`` by its best.
+    `per_horizon`: ``evaluate_split``'s result (or any {h: {"sharpe" or "psr", "macro_f1",
+    ...}}). ``reduce="min"`` scores a trial by its worst horizon, ``"max"`` by its best.
+    `sharpe_term`: ``"psr"`` (S_h = the probabilistic Sharpe ratio of the horizon's bar returns,
+    in [0, 1]: one meaning at every bar spacing) or ``"annualized"`` (S_h = annualized Sharpe;
+    the default, today's behaviour).
     """
     if reduce not in _REDUCE:
         raise ValueError(f"reduce must be one of {sorted(_REDUCE)}, got {reduce!r}")
@@ -105,7 +150,12 @@ def combine_score(
     if missing:
         raise KeyError(f"no metrics for horizons {missing} (have {sorted(per_horizon)})")
     scores = [
-        horizon_score(per_horizon[h], sharpe_weight=sharpe_weight, f1_weight=f1_weight)
+        horizon_score(
+            per_horizon[h],
+            sharpe_weight=sharpe_weight,
+            f1_weight=f1_weight,
+            sharpe_term=sharpe_term,
+        )
         for h in chosen
     ]
     return float(_REDUCE[reduce](scores))

@@ -1,7 +1,9 @@
-"""Deflated Sharpe ratio of a study's best trial.
+"""Selection bias: the deflated Sharpe ratio of a study's best trial, and the probability of
+backtest overfitting of the study's selection.
 
-Bailey, D. H. and López de Prado, M. (2014), "The Deflated Sharpe Ratio: Correcting for Selection
-Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management 40 (5), 94-107.
+Deflated Sharpe ratio: Bailey, D. H. and López de Prado, M. (2014), "The Deflated Sharpe Ratio:
+Correcting for Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio
+Management 40 (5), 94-107.
 
 The best of N trials has a high Sharpe ratio partly by luck. The DSR is the probability that its
 true Sharpe ratio exceeds the Sharpe ratio that the best of N skill-less trials would show,
@@ -11,22 +13,35 @@ true Sharpe ratio exceeds the Sharpe ratio that the best of N skill-less trials 
 where V is the variance of the trials' Sharpe ratios and gamma Euler's constant, allowing for the
 length, skewness and kurtosis of the best trial's returns:
 
-    DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)).
+    DSR = Z((SR - SR0) * sqrt(T - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2)),
 
+the probabilistic Sharpe ratio (``trading.probabilistic_sharpe``) with SR0 as its benchmark.
 All Sharpe ratios here are per bar. The values equal vectorbt's
 ``returns.vbt.returns(...).deflated_sharpe_ratio()`` (``vectorbt.returns.metrics``), which uses
 the same per-bar convention, ddof=1 Sharpe and variance, and biased skewness and (non-excess)
 kurtosis; a test says so. Unlike vectorbt, one trial gives SR0 = 0 (the probabilistic Sharpe
-ratio) instead of NaN.
+ratio) instead of NaN, and returns without dispersion give 0.0 instead of NaN.
+
+Probability of backtest overfitting: Bailey, D. H., Borwein, J., López de Prado, M. and Zhu,
+Q. J. (2017), "The Probability of Backtest Overfitting", Journal of Computational Finance 20 (4),
+39-69 (working paper 2015), by combinatorially symmetric cross-validation (CSCV); see
+``probability_of_backtest_overfitting``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from itertools import combinations
 from statistics import NormalDist
+from typing import Literal, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from harness.metrics.trading import DEFAULT_COST_BPS, probabilistic_sharpe, strategy_returns
+
+BlockMetric = Literal["sharpe", "mean"]
 
 _NORMAL = NormalDist()
 
@@ -59,6 +74,7 @@ def deflated_sharpe(
     `n_trials`: the number of independent trials N; default: the finite `trial_sharpes`.
     Trials that are near copies of each other (a sampler circling one optimum) are fewer
     independent trials than trials run; pass a smaller N then.
+    0.0 for returns without dispersion (a best trial that never trades): no evidence of skill.
     """
     r = np.asarray(returns, dtype=np.float64)
     if r.ndim != 1 or r.size < 2:
@@ -73,17 +89,160 @@ def deflated_sharpe(
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
     n = max(sharpes.size, 1) if n_trials is None else int(n_trials)
     var_sharpe = float(np.var(sharpes, ddof=1)) if sharpes.size >= 2 else 0.0
-    sr0 = expected_max_sharpe(var_sharpe, n)
+    return probabilistic_sharpe(r, benchmark=expected_max_sharpe(var_sharpe, n))
 
-    centered = r - r.mean()
-    m2 = float(np.mean(centered**2))
-    if m2 == 0.0:  # constant returns: no risk taken, no Sharpe ratio to deflate
-        sr, skew, kurtosis = 0.0, 0.0, 3.0
-    else:
-        sr = float(r.mean() / r.std(ddof=1))
-        skew = float(np.mean(centered**3)) / m2**1.5
-        kurtosis = float(np.mean(centered**4)) / m2**2
-    # >= (1 - skew * sr / 2)^2 >= 0, since kurtosis >= 1 + skew^2 for any sample
-    spread = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2
-    z = (sr - sr0) * math.sqrt(r.size - 1) / math.sqrt(max(spread, 1e-300))
-    return _NORMAL.cdf(z)
+
+# ----------------------------------------------------------------------------- PBO (CSCV)
+
+_METRIC_TEXT = {
+    "sharpe": "Sharpe ratio (mean / std, ddof=1, per row, not annualized) of the per-row values "
+    "over the rows of the chosen blocks",
+    "mean": "mean of the per-row values over the rows of the chosen blocks",
+}
+
+
+class PBOResult(TypedDict):
+    """``probability_of_backtest_overfitting``'s result: a plain dict, JSON-ready."""
+
+    pbo: float  # share of the splits whose logit is <= 0, in [0, 1]
+    n_trials: int  # N, the columns of the performance matrix
+    blocks: int  # S
+    slope: float | None  # OLS slope of OOS on IS performance of the selected trials
+    logits: list[float]  # one per split, in the order of itertools.combinations(range(S), S/2)
+    metric: str  # what was compared, in words
+
+
+def cscv_blocks(n_rows: int, *, n_blocks: int = 16) -> list[tuple[int, int]]:
+    """(start, stop) of `n_blocks` contiguous blocks of rows that cover 0..n_rows-1 once each,
+    in order, their sizes differing by at most one: the first ``n_rows % n_blocks`` blocks hold
+    one row more (``numpy.array_split``'s cut)."""
+    if n_blocks < 1 or n_rows < n_blocks:
+        raise ValueError(f"cannot cut {n_rows} rows into {n_blocks} non-empty blocks")
+    size, extra = divmod(n_rows, n_blocks)
+    bounds = np.cumsum([0] + [size + 1] * extra + [size] * (n_blocks - extra))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def probability_of_backtest_overfitting(
+    performance: ArrayLike, *, n_blocks: int = 16, metric: BlockMetric = "sharpe"
+) -> PBOResult:
+    """Probability of backtest overfitting of choosing the best of N trials, by CSCV.
+
+    Bailey, Borwein, López de Prado and Zhu (2017), "The Probability of Backtest Overfitting":
+
+    1. `performance` [T, N]: one per-row result of each of N trials on the same T rows, in time
+       order (per-row strategy returns, ``trial_returns``, or per-row correctness 0/1).
+    2. The rows are cut into S = `n_blocks` contiguous blocks (``cscv_blocks``; S even).
+    3. Each of the C(S, S/2) ways to choose S/2 blocks is one split: the chosen blocks, joined,
+       are in-sample (IS), the others out-of-sample (OOS). 16 blocks give 12,870 splits.
+    4. Per split: each trial's performance on the IS rows and on the OOS rows by the `metric`
+       (``"sharpe"``: mean / std, ddof=1, of its per-row values, 0 where the std is 0;
+       ``"mean"``: their mean); n* = the IS-best trial (the first on ties); its OOS rank r among
+       the N trials (1 = worst; ties share their mean rank); w = r / (N + 1), in (0, 1); the
+       logit = ln(w / (1 - w)), > 0 when n* lands above the OOS median.
+    5. PBO = the share of splits whose logit is <= 0: how often the IS-best trial is at or below
+       the OOS median. About 0.5 (1/2 + 1/(2N) for odd N) for skill-less trials, near 0 when one
+       trial has a real edge the others lack.
+    6. slope = the OLS slope of the selected trials' OOS performance on their IS performance
+       over the splits (the paper's "performance degradation"); negative where a higher IS
+       figure foretells a lower OOS one. None where the IS figures do not vary. IS and OOS are
+       complements, so when one trial is selected in every split its two figures move against
+       each other and the slope is near -1 whatever its skill: read it beside the PBO.
+
+    Vectorized over the splits: block sums [S, N] once, then the IS sums of every split as one
+    indicator [C, S] @ [S, N] product, the OOS sums as the totals less those. T = 100,000 rows,
+    N = 50 trials, S = 16: 0.15-0.4 s on two busy CPU cores (building the matrix with
+    ``trial_returns``, 50 backtests of 100,000 rows, takes ~1 s more).
+    Rows: at least 2 per block (T >= 2 S). Returns a ``PBOResult`` dict.
+    """
+    m = np.asarray(performance, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"performance must be [rows, trials], got shape {m.shape}")
+    n_rows, n_trials = m.shape
+    if n_trials < 2:
+        raise ValueError(f"PBO compares trials: performance needs at least 2, got {n_trials}")
+    if n_blocks < 2 or n_blocks % 2:
+        raise ValueError(f"n_blocks must be even and >= 2, got {n_blocks}")
+    if n_rows < 2 * n_blocks:
+        raise ValueError(
+            f"performance has {n_rows} rows: {n_blocks} blocks need at least {2 * n_blocks}"
+        )
+    if not np.all(np.isfinite(m)):
+        raise ValueError("performance must be finite")
+    if metric not in _METRIC_TEXT:
+        raise ValueError(f"metric must be one of {sorted(_METRIC_TEXT)}, got {metric!r}")
+
+    starts = np.array([start for start, _ in cscv_blocks(n_rows, n_blocks=n_blocks)])
+    overall = m.mean(axis=0)  # [N]
+    # Per block: row count, sums, and sums of squares about each column's overall mean (not 0:
+    # keeps the variance well conditioned for returns whose mean is far below their spread).
+    block_stats = np.column_stack(
+        [
+            np.diff(np.r_[starts, n_rows]),  # [S]
+            np.add.reduceat(m, starts, axis=0),  # [S, N]
+            np.add.reduceat((m - overall) ** 2, starts, axis=0),  # [S, N]
+        ]
+    ).astype(np.float64)  # [S, 1 + 2N]
+
+    chosen = np.array(list(combinations(range(n_blocks), n_blocks // 2)))  # [C, S/2]
+    in_sample = np.zeros((len(chosen), n_blocks))  # [C, S] indicator of the IS blocks
+    in_sample[np.arange(len(chosen))[:, None], chosen] = 1.0
+    is_stats = in_sample @ block_stats  # [C, 1 + 2N]
+    oos_stats = block_stats.sum(axis=0) - is_stats  # the other blocks
+
+    def perf(stats: np.ndarray) -> np.ndarray:  # [C, N]
+        n = stats[:, :1]  # [C, 1]
+        mean = stats[:, 1 : n_trials + 1] / n
+        if metric == "mean":
+            return mean
+        # the sum of squares about the set's own mean, from the one about the overall mean
+        spread = np.maximum(stats[:, n_trials + 1 :] - n * (mean - overall) ** 2, 0.0)
+        std = np.sqrt(spread / (n - 1))
+        # no dispersion (within rounding of a constant column): Sharpe 0, as sharpe_ratio
+        defined = std > 1e-12 * np.abs(mean)
+        return np.divide(mean, std, out=np.zeros_like(mean), where=defined)
+
+    is_perf, oos_perf = perf(is_stats), perf(oos_stats)
+    rows = np.arange(len(chosen))
+    best = np.argmax(is_perf, axis=1)  # [C], the first on ties
+    best_is, best_oos = is_perf[rows, best], oos_perf[rows, best]
+    below = np.sum(oos_perf < best_oos[:, None], axis=1)
+    tied = np.sum(oos_perf == best_oos[:, None], axis=1)  # the selected trial included
+    rank = below + (tied + 1) / 2.0  # 1..N, the mean rank on ties
+    w = rank / (n_trials + 1)
+    logits = np.log(w / (1.0 - w))
+
+    x = best_is - best_is.mean()
+    sxx = float(x @ x)
+    slope = float(x @ (best_oos - best_oos.mean()) / sxx) if sxx > 0 else None
+    return {
+        "pbo": float(np.mean(logits <= 0)),
+        "n_trials": n_trials,
+        "blocks": n_blocks,
+        "slope": slope,
+        "logits": logits.tolist(),
+        "metric": _METRIC_TEXT[metric],
+    }
+
+
+def trial_returns(
+    trial_pred_classes: Sequence[ArrayLike],
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    positions: ArrayLike | None = None,
+    cost_bps: float = DEFAULT_COST_BPS,
+) -> np.ndarray:
+    """The performance matrix [T, N] of ``probability_of_backtest_overfitting``: column k is
+    ``strategy_returns`` of trial k's predicted classes [T] (one horizon) on the same T rows.
+
+    `close`, `symbols`, `positions`: [T], the rows the predictions were made for, in order;
+    `positions` (frame positions) keeps each column from booking a return across a hole.
+    """
+    if len(trial_pred_classes) == 0:
+        raise ValueError("trial_returns needs the predictions of at least one trial")
+    columns = [
+        strategy_returns(pred, close, symbols, cost_bps=cost_bps, positions=positions)
+        for pred in trial_pred_classes
+    ]
+    return np.column_stack(columns)  # [T, N]

@@ -15,27 +15,39 @@ long and short signals, and the numpy code below reproduces it bar for bar (a te
   -r_t * P_{t-1} / (2 P_s - P_{t-1}), which is -r_t when the price is still near its entry.
 - Exiting pays f * the notional at exit (for a short: N * P_t / P_s). A reversal (long <-> short)
   is one order that pays both sides: the exit of the old position and the entry of the new one.
-- End of a symbol: its last row is always flat. Its prediction is unused (it has no next bar),
-  and the position still open is closed at that row's close, paying the exit fee there.
+- End of a segment (a symbol, or a run of rows before a hole, see below): its last row is
+  always flat. Its prediction is unused (it has no next bar in the segment), and the position
+  still open is closed at that row's close, paying the exit fee there.
 - Bookkeeping: equity is marked at every close, after that close's trades. The return of row t
   is equity_t / equity_{t-1} - 1: the move over the bar that ends at row t, on the position
-  taken at row t-1, minus the fees paid at row t's close. The first row of a symbol carries only
+  taken at row t-1, minus the fees paid at row t's close. The first row of a segment carries only
   its entry fee. This is vectorbt's ``Portfolio.returns()``. (Against the simpler
   "return_i = pos_i * r_i - f * |pos_i - pos_(i-1)|": the move is booked one row later, a short
   drifts as above, and an entry costs 1 - 1 / (1 + f) = f - f^2 + ... instead of f.)
 
-Symbols: rows come grouped by symbol, and consecutive rows of a symbol are consecutive bars.
-Each symbol is backtested on its own, so no return ever spans two symbols (the seam between them
-is never held: the last row of a symbol is flat). The combined track record is the symbols' bar
-returns laid end to end, in row order: as if one account traded the first symbol's rows, then,
-with what it ended with, the next symbol's. Every combined metric is a metric of that one series
-and of the pooled trades; ``by_symbol`` gives each symbol's alone.
+Segments: rows come grouped by symbol. Without `positions`, consecutive rows of a symbol are
+taken to be consecutive bars. With `positions` (each row's integer position in the full frame), a
+new segment also starts wherever ``positions[i] != positions[i-1] + 1``: a hole in the split (rows
+dropped, a purge, a gap between blocks). Each segment is backtested like a symbol of its own: its
+last row is flat, so no return ever spans a symbol seam or a hole (the move over the hole is
+never held), and the first row after the hole carries only its entry fee. The combined track
+record is the segments' bar returns laid end to end, in row order: as if one account traded the
+first symbol's rows, then, with what it ended with, the next symbol's. Every combined metric is a
+metric of that one series and of the pooled trades; ``by_symbol`` gives each symbol's alone.
 
 Metrics (plain Python numbers):
 
 - ``sharpe``: mean / std (ddof=1) of the bar returns * sqrt(bars_per_year), risk-free rate 0:
   vectorbt's ``sharpe_ratio``. 0.0 when it is undefined (fewer than 2 bars, or all bar returns
-  equal, e.g. never in the market), where vectorbt gives NaN or inf.
+  equal, e.g. never in the market), where vectorbt gives NaN or inf. `bars_per_year` is one
+  figure or one per symbol (``bars_per_year_by_symbol``). One figure: the combined Sharpe is the
+  Sharpe of the combined series. Per symbol: each symbol's Sharpe is annualized with its own
+  figure, and the combined Sharpe is the mean of the symbols' annualized Sharpes (each symbol
+  counts once; bars of different lengths cannot share one annualization factor).
+- ``psr``: the probabilistic Sharpe ratio of the bar returns (``probabilistic_sharpe``): the
+  probability that the true per-bar Sharpe exceeds 0, in [0, 1], free of any bar frequency. The
+  combined figure is the PSR of the combined series (all the rows are evidence); 0.0 for a
+  series without dispersion (never in the market).
 - ``max_drawdown``: largest fall from a running peak of equity, as a positive fraction
   (0.2 = 20 % below the peak); the starting capital counts as a peak, so a loss on the first row
   is a drawdown (vectorbt's returns-based drawdown starts at the first row's equity instead).
@@ -54,9 +66,11 @@ fall below -100 %. Prices of bars of micro futures do not do that within a split
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -69,6 +83,7 @@ from harness.metrics._names import (
     N_BARS,
     N_TRADES,
     PROFIT_FACTOR,
+    PSR,
     SHARPE,
     TOTAL_RETURN,
     WIN_RATE,
@@ -87,8 +102,12 @@ $1.25 / 2), and 1 bp leaves some room for slippage on market orders at the close
 YEAR = pd.Timedelta(days=365.25).as_unit("ns")
 """The calendar year that bars per year are counted over (and vectorbt's ``year_freq``)."""
 
+BarsPerYear: TypeAlias = float | Mapping[str, float]
+"""One figure for every symbol, or one per symbol (``bars_per_year_by_symbol``)."""
+
 _WEEK_NS = pd.Timedelta(weeks=1).value
 _POSITION = np.array([-1.0, 0.0, 1.0])  # class index -> position: 0 short, 1 flat, 2 long
+_NORMAL = NormalDist()
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -112,6 +131,35 @@ def _symbol_blocks(symbols: ArrayLike, n: int) -> list[tuple[str, int, int]]:
     return list(zip(names, starts.tolist(), stops.tolist(), strict=True))
 
 
+def _segment_starts(
+    blocks: list[tuple[str, int, int]], positions: ArrayLike | None, n: int
+) -> np.ndarray:
+    """[N] bool, True at the first row of each segment: of each symbol and, with `positions`,
+    after each hole (``positions[i] != positions[i-1] + 1``). ValueError if positions do not
+    increase within a symbol (rows out of time order)."""
+    first = np.zeros(n, dtype=bool)
+    first[[start for _, start, _ in blocks]] = True
+    if positions is None:
+        return first
+    pos = np.asarray(positions)
+    if pos.ndim != 1 or pos.size != n:
+        raise ValueError(
+            f"positions must be 1-D with one entry per row ({n}), got shape {pos.shape}"
+        )
+    if pos.dtype.kind not in "iu":
+        raise ValueError(f"positions must be integer frame positions, got dtype {pos.dtype}")
+    step = np.diff(pos.astype(np.int64))
+    back = np.flatnonzero((step <= 0) & ~first[1:]) + 1
+    if back.size:
+        i = int(back[0])
+        raise ValueError(
+            f"positions must increase within a symbol: row {i} (position {pos[i]}) follows "
+            f"row {i - 1} (position {pos[i - 1]})"
+        )
+    first[1:] |= step != 1
+    return first
+
+
 def _prices(close: ArrayLike) -> np.ndarray:
     out = np.asarray(close, dtype=np.float64)
     if out.ndim != 1:
@@ -122,7 +170,8 @@ def _prices(close: ArrayLike) -> np.ndarray:
     return out
 
 
-def _positions(pred_class: ArrayLike, n: int) -> np.ndarray:
+def _sides(pred_class: ArrayLike, n: int) -> np.ndarray:
+    """[N] float64 market side of each row's prediction: -1 short, 0 flat, +1 long."""
     pred = as_class_indices(pred_class, n_classes=3, name="pred_class")
     if pred.size != n:
         raise ValueError(f"pred_class has {pred.size} rows, close has {n}")
@@ -141,7 +190,48 @@ def _bar_rate(bars_per_year: float) -> float:
     return float(bars_per_year)
 
 
+def _symbol_rates(
+    bars_per_year: BarsPerYear, names: list[str]
+) -> tuple[float | None, dict[str, float]]:
+    """(the one figure, or None when given per symbol; each symbol's figure)."""
+    if isinstance(bars_per_year, Mapping):
+        missing = [s for s in names if s not in bars_per_year]
+        if missing:
+            raise ValueError(
+                f"bars_per_year has no figure for symbols {missing} (has {sorted(bars_per_year)})"
+            )
+        return None, {s: _bar_rate(bars_per_year[s]) for s in names}
+    rate = _bar_rate(bars_per_year)
+    return rate, dict.fromkeys(names, rate)
+
+
+def _mean_sharpe(by_symbol: Mapping[str, Mapping[str, Any]]) -> float:
+    """The combined Sharpe under per-symbol bars per year: the mean of the symbols' Sharpes."""
+    return float(np.mean([m[SHARPE] for m in by_symbol.values()])) if by_symbol else 0.0
+
+
 # ----------------------------------------------------------------------------- bars per year
+
+
+def _weekly_bars(timestamps: ArrayLike, symbols: ArrayLike) -> dict[str, tuple[int, int]]:
+    """Per symbol: (bars, span in ns) counted over the whole weeks from its first bar, or over its
+    n - 1 intervals when it spans less than a week (see bars_per_year); (0, 0) for one bar."""
+    ns = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
+    out: dict[str, tuple[int, int]] = {}
+    for name, start, stop in _symbol_blocks(symbols, ns.size):
+        t = ns[start:stop]
+        if np.any(np.diff(t) <= 0):
+            raise ValueError(f"timestamps of symbol {name!r} must be strictly increasing")
+        if t.size < 2:
+            out[name] = 0, 0
+            continue
+        weeks = int(t[-1] - t[0]) // _WEEK_NS
+        if weeks:
+            # the bars in the whole weeks, and their time
+            out[name] = int(np.searchsorted(t, t[0] + weeks * _WEEK_NS)), weeks * _WEEK_NS
+        else:
+            out[name] = t.size - 1, int(t[-1] - t[0])
+    return out
 
 
 def bars_per_year(timestamps: ArrayLike, symbols: ArrayLike) -> float:
@@ -159,26 +249,31 @@ def bars_per_year(timestamps: ArrayLike, symbols: ArrayLike) -> float:
     midnight (a Sunday-evening futures open would count as a trading day).
 
     `timestamps`: anything ``pandas.DatetimeIndex`` accepts (tz-aware is fine), strictly
-    increasing within each symbol; rows grouped by symbol.
+    increasing within each symbol; rows grouped by symbol. Pass the rows of the splits a model
+    may see (train and val), never the test split's. Symbols whose bars differ in length are
+    better served by ``bars_per_year_by_symbol``.
     """
-    ns = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
-    bars, span = 0, 0
-    for name, start, stop in _symbol_blocks(symbols, ns.size):
-        t = ns[start:stop]
-        if np.any(np.diff(t) <= 0):
-            raise ValueError(f"timestamps of symbol {name!r} must be strictly increasing")
-        if t.size < 2:
-            continue
-        weeks = int(t[-1] - t[0]) // _WEEK_NS
-        if weeks:
-            bars += int(np.searchsorted(t, t[0] + weeks * _WEEK_NS))  # bars in the whole weeks
-            span += weeks * _WEEK_NS
-        else:
-            bars += t.size - 1
-            span += int(t[-1] - t[0])
+    counts = _weekly_bars(timestamps, symbols)
+    bars = sum(b for b, _ in counts.values())
     if bars == 0:
         raise ValueError("bars_per_year needs a symbol with at least two bars")
+    span = sum(t for _, t in counts.values())
     return bars / (span / YEAR.value)
+
+
+def bars_per_year_by_symbol(timestamps: ArrayLike, symbols: ArrayLike) -> dict[str, float]:
+    """Bars per calendar year of each symbol, from its own timestamps (rule of ``bars_per_year``).
+
+    For ``backtest(..., bars_per_year=...)``: each symbol's Sharpe is then annualized with its
+    own figure. Pass the timestamps of the train and val rows only (never the test split's): the
+    figure is part of the score that selects models. ValueError if a symbol has fewer than two
+    bars (its bar length is unknown).
+    """
+    counts = _weekly_bars(timestamps, symbols)
+    few = [name for name, (bars, _) in counts.items() if bars == 0]
+    if few:
+        raise ValueError(f"symbols {few} have fewer than two bars: their bars per year are unknown")
+    return {name: bars / (span / YEAR.value) for name, (bars, span) in counts.items()}
 
 
 # ----------------------------------------------------------------------------- numpy backtest
@@ -195,18 +290,22 @@ class _Book:
     pnl: np.ndarray  # [T] float64 PnL of each trade after fees, starting capital = 1
 
 
-def _simulate(pred_class: ArrayLike, close: ArrayLike, symbols: ArrayLike, f: float) -> _Book:
+def _simulate(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    positions: ArrayLike | None,
+    f: float,
+) -> _Book:
     price = _prices(close)
     n = price.size
-    pos = _positions(pred_class, n)
+    pos = _sides(pred_class, n)
     blocks = _symbol_blocks(symbols, n)
     rows = np.arange(n)
-    first = np.zeros(n, dtype=bool)
-    last = np.zeros(n, dtype=bool)
-    first[[b[1] for b in blocks]] = True
-    last[[b[2] - 1 for b in blocks]] = True
+    first = _segment_starts(blocks, positions, n)
+    last = np.r_[first[1:], True]
 
-    pos[last] = 0.0  # the open position is closed at the symbol's last close
+    pos[last] = 0.0  # the open position is closed at the segment's last close
     prev = np.empty(n)  # position held over the bar that ends at row t
     prev[:1] = 0.0
     prev[1:] = pos[:-1]
@@ -248,6 +347,46 @@ def sharpe_ratio(returns: ArrayLike, *, bars_per_year: float) -> float:
     return float(r.mean() / r.std(ddof=1) * np.sqrt(_bar_rate(bars_per_year)))
 
 
+def probabilistic_sharpe(returns: ArrayLike, *, benchmark: float = 0.0) -> float:
+    """Probabilistic Sharpe ratio: the probability in [0, 1] that the true per-bar Sharpe ratio
+    of the process behind `returns` exceeds `benchmark` (per bar), given the sample's length,
+    skewness and kurtosis.
+
+    Bailey, D. H. and López de Prado, M. (2012), "The Sharpe Ratio Efficient Frontier", Journal
+    of Risk 15 (2), 3-44:
+
+        PSR = Z((SR - benchmark) * sqrt(n - 1) / sqrt(1 - skew * SR + (kurtosis - 1) / 4 * SR^2))
+
+    with SR = mean / std (ddof=1) of the n bar returns, skew and kurtosis the biased sample
+    moments (kurtosis not excess: 3 for normal returns), Z the standard normal CDF; the same
+    convention as vectorbt's ``deflated_sharpe_ratio``. Nothing is annualized: the same bar
+    returns give the same PSR whether the bars are 5 minutes or a day long.
+
+    0.0 when the returns have no dispersion (fewer than two bars, or all equal: a strategy that
+    never trades): such a series gives no evidence that the Sharpe ratio exceeds anything (a flat
+    account's Sharpe ratio is 0, not above 0). 0.5, the other candidate, would rank a model that
+    never trades above every real but weak edge whose PSR a short validation leaves under 0.5.
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim != 1:
+        raise ValueError(f"returns must be 1-D, got shape {r.shape}")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("returns must be finite")
+    if not math.isfinite(benchmark):
+        raise ValueError(f"benchmark must be finite, got {benchmark}")
+    if r.size < 2 or np.ptp(r) == 0:
+        return 0.0
+    centered = r - r.mean()
+    m2 = float(np.mean(centered**2))
+    sr = float(r.mean() / r.std(ddof=1))
+    skew = float(np.mean(centered**3)) / m2**1.5
+    kurtosis = float(np.mean(centered**4)) / m2**2
+    # >= (1 - skew * sr / 2)^2 >= 0, since kurtosis >= 1 + skew^2 for any sample
+    spread = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2
+    z = (sr - benchmark) * math.sqrt(r.size - 1) / math.sqrt(max(spread, 1e-300))
+    return _NORMAL.cdf(z)
+
+
 def max_drawdown(returns: ArrayLike) -> float:
     """Largest fall of equity from its running peak, as a positive fraction; the starting
     capital counts as a peak. 0.0 for no bars."""
@@ -270,10 +409,11 @@ def _trade_stats(pnl: np.ndarray) -> dict[str, Any]:
 
 
 def _series_stats(
-    returns: np.ndarray, in_market: np.ndarray, pnl: np.ndarray, bars_per_year: float
+    returns: np.ndarray, in_market: np.ndarray, pnl: np.ndarray, *, sharpe: float
 ) -> dict[str, Any]:
     return {
-        SHARPE: sharpe_ratio(returns, bars_per_year=bars_per_year),
+        SHARPE: sharpe,
+        PSR: probabilistic_sharpe(returns),
         MAX_DRAWDOWN: max_drawdown(returns),
         TOTAL_RETURN: float(np.prod(1.0 + returns) - 1.0),
         **_trade_stats(pnl),
@@ -288,9 +428,15 @@ def strategy_returns(
     symbols: ArrayLike,
     *,
     cost_bps: float = DEFAULT_COST_BPS,
+    positions: ArrayLike | None = None,
 ) -> np.ndarray:
-    """Bar returns [N] of the combined account (the series every combined metric is of)."""
-    return _simulate(pred_class, close, symbols, _fee(cost_bps)).returns
+    """Bar returns [N] of the combined account (the series every combined metric is of).
+
+    `positions`: int [N], each row's position in the full frame; a hole (a jump other than +1)
+    ends a segment, so no return is booked across it (module docstring). Without it, consecutive
+    rows of a symbol are taken to be consecutive bars: pass it for any split with holes.
+    """
+    return _simulate(pred_class, close, symbols, positions, _fee(cost_bps)).returns
 
 
 def backtest(
@@ -298,25 +444,39 @@ def backtest(
     close: ArrayLike,
     symbols: ArrayLike,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float = DEFAULT_COST_BPS,
+    positions: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Backtest predicted classes [N] on close prices [N] of the symbols [N] (module docstring).
 
-    Returns ``{sharpe, max_drawdown, total_return, n_trades, win_rate, profit_factor, exposure,
-    n_bars, by_symbol: {symbol: the same without by_symbol}}``. `bars_per_year` annualizes
-    Sharpe: take it from ``bars_per_year(timestamps, symbols)``.
+    Returns ``{sharpe, psr, max_drawdown, total_return, n_trades, win_rate, profit_factor,
+    exposure, n_bars, by_symbol: {symbol: the same without by_symbol}}``.
+    `bars_per_year` annualizes Sharpe: one figure (``bars_per_year(timestamps, symbols)``), or a
+    mapping symbol -> figure (``bars_per_year_by_symbol``), which annualizes each symbol with its
+    own and makes the combined Sharpe the mean of the symbols' Sharpes. Compute it from the train
+    and val timestamps, never the test split's.
+    `positions`: int [N] frame positions of the rows; a hole starts a new segment, as a symbol
+    seam does (``strategy_returns``).
     """
-    rate = _bar_rate(bars_per_year)
-    book = _simulate(pred_class, close, symbols, _fee(cost_bps))
+    book = _simulate(pred_class, close, symbols, positions, _fee(cost_bps))
+    pooled, rates = _symbol_rates(bars_per_year, [name for name, _, _ in book.blocks])
     in_market = book.position != 0
-    out = _series_stats(book.returns, in_market, book.pnl, rate)
     by_symbol = {}
     for name, start, stop in book.blocks:
         lo, hi = np.searchsorted(book.entry_row, [start, stop])
+        returns = book.returns[start:stop]
         by_symbol[name] = _series_stats(
-            book.returns[start:stop], in_market[start:stop], book.pnl[lo:hi], rate
+            returns,
+            in_market[start:stop],
+            book.pnl[lo:hi],
+            sharpe=sharpe_ratio(returns, bars_per_year=rates[name]),
         )
+    if pooled is None:
+        sharpe = _mean_sharpe(by_symbol)
+    else:
+        sharpe = sharpe_ratio(book.returns, bars_per_year=pooled)
+    out = _series_stats(book.returns, in_market, book.pnl, sharpe=sharpe)
     out[BY_SYMBOL] = by_symbol
     return out
 
@@ -336,37 +496,41 @@ def vectorbt_portfolios(
     close: ArrayLike,
     symbols: ArrayLike,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float = DEFAULT_COST_BPS,
     timestamps: ArrayLike | None = None,
     init_cash: float = 1.0,
+    positions: ArrayLike | None = None,
 ) -> dict[str, Portfolio]:
     """One ``vbt.Portfolio`` per symbol, running the simulation of the module docstring.
 
     Each symbol's portfolio starts with the cash the previous one ended with (the combined
     account); the first starts with `init_cash`. With `timestamps` the portfolios are indexed by
-    them (for plots), else by row number. ``freq`` is set to ``bar_freq(bars_per_year)``; pass
-    ``year_freq=YEAR`` wherever vectorbt annualizes (``pf.stats(settings=dict(year_freq=YEAR))``,
-    ``pf.get_returns_acc(year_freq=YEAR)``).
+    them (for plots), else by row number. ``freq`` is set to ``bar_freq`` of the symbol's bars
+    per year (one figure, or its entry of a per-symbol mapping); pass ``year_freq=YEAR``
+    wherever vectorbt annualizes (``pf.stats(settings=dict(year_freq=YEAR))``,
+    ``pf.get_returns_acc(year_freq=YEAR)``). With `positions`, the position is closed at the last
+    row before each hole, so the portfolio is flat over the hole and books nothing across it.
     """
     import vectorbt as vbt  # slow to import (~10 s): only where vectorbt is wanted
 
     f = _fee(cost_bps)
     price = _prices(close)
     n = price.size
-    pos = _positions(pred_class, n)
+    pos = _sides(pred_class, n)
     blocks = _symbol_blocks(symbols, n)
+    last = np.r_[_segment_starts(blocks, positions, n)[1:], True]
+    _, rates = _symbol_rates(bars_per_year, [name for name, _, _ in blocks])
     stamps = None if timestamps is None else pd.DatetimeIndex(timestamps)
     if stamps is not None and stamps.size != n:
         raise ValueError(f"timestamps has {stamps.size} rows, close has {n}")
-    freq = bar_freq(bars_per_year)
 
     portfolios: dict[str, Portfolio] = {}
     cash = float(init_cash)
     for name, start, stop in blocks:
         index = pd.RangeIndex(stop - start) if stamps is None else stamps[start:stop]
         p = pos[start:stop].copy()
-        p[-1] = 0.0  # closed at the symbol's last close
+        p[last[start:stop]] = 0.0  # closed at the last close of the symbol and before each hole
         pf = vbt.Portfolio.from_signals(
             pd.Series(price[start:stop], index=index, name=name),
             entries=p > 0,
@@ -379,7 +543,7 @@ def vectorbt_portfolios(
             upon_opposite_entry="reverse",  # long <-> short in one order
             fees=f,
             init_cash=cash,
-            freq=freq,
+            freq=bar_freq(rates[name]),
         )
         cash = float(pf.final_value())
         portfolios[name] = pf
@@ -392,17 +556,32 @@ def _finite_or(value: Any, default: float | None) -> float | None:
 
 
 def vectorbt_metrics(
-    portfolios: Mapping[str, Portfolio], *, bars_per_year: float
+    portfolios: Mapping[str, Portfolio], *, bars_per_year: BarsPerYear
 ) -> dict[str, Any]:
-    """The metric dict of ``backtest``, computed by vectorbt from ``vectorbt_portfolios``."""
-    freq = bar_freq(bars_per_year)
+    """The metric dict of ``backtest``, computed by vectorbt from ``vectorbt_portfolios``
+    (which carry any holes: their positions are closed before each one).
 
-    def returns_acc(values: np.ndarray) -> Any:
+    `bars_per_year`: as given to ``vectorbt_portfolios``; a per-symbol mapping makes the combined
+    Sharpe the mean of the symbols' Sharpes, as in ``backtest``.
+    """
+    pooled, rates = _symbol_rates(bars_per_year, list(portfolios))
+
+    def returns_acc(values: np.ndarray, rate: float | None = None) -> Any:
+        # freq only matters where vectorbt annualizes (Sharpe): None elsewhere
+        freq = None if rate is None else bar_freq(rate)
         return pd.Series(values).vbt.returns(freq=freq, year_freq=YEAR)
 
     def drawdown(values: np.ndarray) -> float:
         # A leading zero return puts the starting capital in as the first peak.
         return -float(returns_acc(np.r_[0.0, values]).max_drawdown())
+
+    def psr(values: np.ndarray) -> float:
+        # vectorbt's deflated Sharpe ratio with a benchmark SR0 of 0 (no spread of trials' Sharpe
+        # ratios) is the probabilistic Sharpe ratio; nb_trials=2 only keeps its SR0 formula
+        # finite (one trial gives 0 * -inf). NaN for returns without dispersion: 0.0 as ours.
+        return _finite_or(
+            returns_acc(values, 1.0).deflated_sharpe_ratio(var_sharpe=0.0, nb_trials=2), 0.0
+        )
 
     by_symbol, all_returns, all_in_market, all_pnl = {}, [], [], []
     for name, pf in portfolios.items():
@@ -412,7 +591,8 @@ def vectorbt_metrics(
         if int(trades.closed.count()) != int(trades.count()):
             raise ValueError(f"portfolio of {name!r} ends with an open position")
         by_symbol[name] = {
-            SHARPE: _finite_or(pf.get_returns_acc(year_freq=YEAR).sharpe_ratio(), 0.0),
+            SHARPE: _finite_or(returns_acc(returns, rates[name]).sharpe_ratio(), 0.0),
+            PSR: psr(returns),
             MAX_DRAWDOWN: drawdown(returns),
             TOTAL_RETURN: float(pf.total_return()),
             N_TRADES: int(trades.count()),
@@ -427,11 +607,15 @@ def vectorbt_metrics(
 
     returns = np.concatenate(all_returns) if all_returns else np.empty(0)
     pnl = np.concatenate(all_pnl) if all_pnl else np.empty(0)
-    acc = returns_acc(returns)
+    if pooled is None:
+        sharpe = _mean_sharpe(by_symbol)
+    else:
+        sharpe = _finite_or(returns_acc(returns, pooled).sharpe_ratio(), 0.0)
     out = {
-        SHARPE: _finite_or(acc.sharpe_ratio(), 0.0),
+        SHARPE: sharpe,
+        PSR: psr(returns),
         MAX_DRAWDOWN: drawdown(returns),
-        TOTAL_RETURN: float(acc.total()),
+        TOTAL_RETURN: float(returns_acc(returns).total()),
         **_trade_stats(pnl),
         EXPOSURE: float(np.mean(np.concatenate(all_in_market))) if returns.size else 0.0,
         N_BARS: int(returns.size),
@@ -445,11 +629,17 @@ def vectorbt_backtest(
     close: ArrayLike,
     symbols: ArrayLike,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float = DEFAULT_COST_BPS,
+    positions: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """``backtest`` computed by vectorbt: ``vectorbt_metrics(vectorbt_portfolios(...))``."""
     portfolios = vectorbt_portfolios(
-        pred_class, close, symbols, bars_per_year=bars_per_year, cost_bps=cost_bps
+        pred_class,
+        close,
+        symbols,
+        bars_per_year=bars_per_year,
+        cost_bps=cost_bps,
+        positions=positions,
     )
     return vectorbt_metrics(portfolios, bars_per_year=bars_per_year)
