@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
 from harness.data import Batch, PreparedData, logits_key
+from harness.metrics import TOTAL_RETURN, evaluate_split
 from harness.training import Budget, Phase2Module, ScoreConfig, TrainConfig, weighted_loss
 from harness.training.module import balanced_class_weights
 
@@ -162,3 +165,30 @@ def test_module_uses_class_weights_when_asked(
         torch.testing.assert_close(module.class_weights, balanced_class_weights(demo_data))
     else:
         assert module.class_weights is None
+
+
+def test_the_epoch_backtest_books_no_return_across_a_hole(demo_data: PreparedData) -> None:
+    module = Phase2Module(
+        torch.nn.Identity(),
+        data=demo_data,
+        config=TrainConfig(),
+        score=ScoreConfig(),
+        budget=Budget(),
+        bars_per_year=1000.0,
+    )
+    val = demo_data.val.cpu().numpy()
+    rows = np.concatenate([val[:100], val[150:200]])  # 50 rows of one symbol left out
+    pred = np.full((len(rows), len(demo_data.spec.horizons)), 2)  # always long
+    h = demo_data.spec.horizons[0]
+    labels = {h: demo_data.labels[torch.as_tensor(rows)][:, 0].numpy()}
+
+    def backtest(**positions: Any) -> dict[str, Any]:
+        close, symbols = demo_data.close[rows], demo_data.symbols[rows]
+        out = evaluate_split(
+            {h: pred[:, 0]}, labels, close, symbols, bars_per_year=1000.0, **positions
+        )
+        return out[h]
+
+    got = module.evaluate(rows, pred)[h]
+    assert got[TOTAL_RETURN] == pytest.approx(backtest(positions=rows)[TOTAL_RETURN])
+    assert got[TOTAL_RETURN] != pytest.approx(backtest()[TOTAL_RETURN])  # the premise: it matters

@@ -318,7 +318,9 @@ def _equity_plot(
     for ax, h in zip(axes[:, 0], data.horizons, strict=True):
         for model, r in reports.items():
             pred = probs[model][h].argmax(1)
-            returns = strategy_returns(pred, close, symbols, cost_bps=r["cost_bps"])
+            returns = strategy_returns(
+                pred, close, symbols, cost_bps=r["cost_bps"], positions=data.val
+            )
             ax.plot(np.cumprod(1.0 + returns), label=model, linewidth=1)
         for s in starts[1:]:
             ax.axvline(s, color="grey", linewidth=0.5, linestyle=":")

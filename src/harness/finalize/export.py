@@ -247,7 +247,11 @@ def _evaluate(
             if (s := t.user_attrs.get("val_metrics", {}).get(str(h), {}).get(SHARPE)) is not None
         ]
         returns = strategy_returns(
-            val.pred(h), prepared.close[val_rows], prepared.symbols[val_rows], cost_bps=cost
+            val.pred(h),
+            prepared.close[val_rows],
+            prepared.symbols[val_rows],
+            cost_bps=cost,
+            positions=val_rows,
         )
         # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
         # complete ones: the conservative reading of Bailey and Lopez de Prado.

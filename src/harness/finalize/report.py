@@ -76,6 +76,7 @@ def score_split(
             bars_per_year=bars_per_year,
             cost_bps=cost_bps,
             timestamps=timestamps,
+            positions=rows,  # no return booked across a hole in the split
         )
         metrics[h] = {
             **classification_metrics(labels[:, k], pred),

@@ -154,6 +154,7 @@ class Phase2Module(pl.LightningModule):
             self.data.symbols[rows],
             bars_per_year=self.bars_per_year,
             cost_bps=self.score.cost_bps,
+            positions=rows,  # a hole in the split breaks the backtest, as a symbol seam does
         )
 
     def configure_optimizers(self) -> Any:
