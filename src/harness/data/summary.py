@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.data.contract import Phase1Data
-from harness.metrics.trading import bars_per_year
+from harness.metrics import bars_per_year
 
 
 @dataclass(frozen=True)
