@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,12 @@ def _positions(pred_class: ArrayLike, n: int) -> np.ndarray:
     return _POSITION[pred]
 
 
+def _datetime_index(timestamps: ArrayLike) -> pd.DatetimeIndex:
+    # cast: pandas-stubs' DatetimeIndex takes less than numpy's ArrayLike, which also admits
+    # scalars (DatetimeIndex refuses those at run time, as before).
+    return pd.DatetimeIndex(cast(Any, timestamps))
+
+
 def _fee(cost_bps: float) -> float:
     if not (np.isfinite(cost_bps) and cost_bps >= 0):
         raise ValueError(f"cost_bps must be finite and >= 0, got {cost_bps}")
@@ -161,7 +167,7 @@ def bars_per_year(timestamps: ArrayLike, symbols: ArrayLike) -> float:
     `timestamps`: anything ``pandas.DatetimeIndex`` accepts (tz-aware is fine), strictly
     increasing within each symbol; rows grouped by symbol.
     """
-    ns = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
+    ns = _datetime_index(timestamps).as_unit("ns").asi8
     bars, span = 0, 0
     for name, start, stop in _symbol_blocks(symbols, ns.size):
         t = ns[start:stop]
@@ -356,7 +362,7 @@ def vectorbt_portfolios(
     n = price.size
     pos = _positions(pred_class, n)
     blocks = _symbol_blocks(symbols, n)
-    stamps = None if timestamps is None else pd.DatetimeIndex(timestamps)
+    stamps = None if timestamps is None else _datetime_index(timestamps)
     if stamps is not None and stamps.size != n:
         raise ValueError(f"timestamps has {stamps.size} rows, close has {n}")
     freq = bar_freq(bars_per_year)
