@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +17,7 @@ from harness import DEFAULT_STORAGE, MODEL_NAMES
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
+    from harness.data import Phase1Data
     from harness.training import Caps
 
 console = Console()
@@ -158,7 +159,7 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Phase1Data:
     from harness.data import load_dataset
 
     return load_dataset(args.data, say=_say)
@@ -255,7 +256,7 @@ def _train(args: argparse.Namespace) -> int:
     with EpochLog(log, run) as write:
         console.print(epoch_table_header(data.horizons), highlight=False, soft_wrap=True)
 
-        def report(entry: dict) -> None:
+        def report(entry: dict[str, Any]) -> None:
             write(entry)
             console.print(epoch_table_row(entry, data.horizons), highlight=False, soft_wrap=True)
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
@@ -49,11 +48,16 @@ def check_literals(config: Any) -> None:
             raise ValueError(f"{name} must be {_type_name(expected)}, got {value!r}")
 
 
-@functools.cache
+_FIELD_TYPES: dict[type, dict[str, Any]] = {}
+
+
 def field_types(config_type: type) -> dict[str, Any]:
     """Field name -> type, in field order (resolving annotations is slow: once per class)."""
-    hints = typing.get_type_hints(config_type)
-    return {f.name: hints[f.name] for f in dataclasses.fields(config_type)}
+    # A dict, not functools.cache: mypy takes type[C] for unhashable there (python/mypy#11470).
+    if config_type not in _FIELD_TYPES:
+        hints = typing.get_type_hints(config_type)
+        _FIELD_TYPES[config_type] = {f.name: hints[f.name] for f in dataclasses.fields(config_type)}
+    return _FIELD_TYPES[config_type]
 
 
 def build_config(config_type: type[C], values: Mapping[str, Any], *, what: str) -> C:

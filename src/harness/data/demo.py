@@ -93,6 +93,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -318,7 +319,8 @@ def compute_features(bars: pd.DataFrame) -> pd.DataFrame:
     """Feature columns (float64, NaN during warm-up) from raw bars; row t uses rows <= t only."""
     close = bars["close"].astype(np.float64)
     high, low = bars["high"].astype(np.float64), bars["low"].astype(np.float64)
-    logc = np.log(close)
+    # numpy's stubs type a ufunc of a Series as an ndarray; pandas returns a Series
+    logc = cast(pd.Series, np.log(close))
     r1 = logc.diff()
     f: dict[str, pd.Series | np.ndarray] = {}
     for k in (1, 2, 5, 10, 20):
@@ -345,7 +347,7 @@ def compute_features(bars: pd.DataFrame) -> pd.DataFrame:
         f[f"feature_ma_gap_{w}"] = close / s - 1.0
     f["feature_ma_10_50"] = sma[10] / sma[50] - 1.0
 
-    logv = np.log1p(bars["volume"].astype(np.float64))
+    logv = cast(pd.Series, np.log1p(bars["volume"].astype(np.float64)))
     vm, vs = logv.rolling(50).mean(), logv.rolling(50).std()
     f["feature_volume_z"] = ((logv - vm) / vs.where(vs > 0)).where(~(vs == 0), 0.0)
 

@@ -65,8 +65,7 @@ def summarize(data: Phase1Data) -> DataSummary:
     for h in data.horizons:
         labels = frame[f"label_{h}"].to_numpy()
         shares[h] = {
-            name: tuple(float(np.mean(labels[idx] == c)) for c in (-1, 0, 1))
-            for name, idx in (("train", data.train), ("val", data.val))
+            name: _shares(labels[idx]) for name, idx in (("train", data.train), ("val", data.val))
         }
     return DataSummary(
         root=str(data.root),
@@ -78,6 +77,12 @@ def summarize(data: Phase1Data) -> DataSummary:
         symbols=per_symbol,
         label_shares=shares,
     )
+
+
+def _shares(labels: np.ndarray) -> tuple[float, float, float]:
+    """Share of each label: -1 (down), 0 (flat), 1 (up)."""
+    down, flat, up = (float(np.mean(labels == c)) for c in (-1, 0, 1))
+    return down, flat, up
 
 
 def _gap(before: np.ndarray, after: np.ndarray) -> int | None:

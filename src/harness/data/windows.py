@@ -170,7 +170,7 @@ def prepare(
     sym = frame["symbol"].to_numpy()
     # A window may not cross a symbol, nor a row whose features are missing (warm-up rows that
     # belong to no split): both start a new run of usable history.
-    missing = ~np.isfinite(scaled).all(axis=1)
+    missing = ~np.asarray(np.isfinite(scaled).all(axis=1))
     breaks = np.r_[True, (sym[1:] != sym[:-1]) | missing[:-1]]  # row k starts a run
     run_start = np.maximum.accumulate(np.where(breaks, np.arange(len(frame)), 0))
     need = seq_len - 1 if window_end == "inclusive" else seq_len

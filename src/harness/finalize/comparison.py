@@ -384,7 +384,7 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
         warnings.simplefilter("ignore")  # Optuna's matplotlib plots are "experimental"
         ax = optuna_mpl.plot_optimization_history(study)
         _save(ax.figure, reports_dir / files["history_png"])
-        plt.close(ax.figure)
+        plt.close(ax.figure.figure)  # the root Figure (`ax.figure` may be a SubFigure)
         figures.append(optuna.visualization.plot_optimization_history(study))
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         varying = {
@@ -402,7 +402,7 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
                 )
             ax = optuna_mpl.plot_param_importances(study)
             _save(ax.figure, reports_dir / files["importance_png"])
-            plt.close(ax.figure)
+            plt.close(ax.figure.figure)
             figures.append(optuna.visualization.plot_param_importances(study))
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             (reports_dir / files["importance_png"]).unlink(missing_ok=True)

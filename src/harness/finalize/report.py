@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -172,8 +172,15 @@ def tearsheet_html(
 # --- TFT interpretation --------------------------------------------------------------------------
 
 
+@runtime_checkable
+class Interpretable(Protocol):
+    """A net that shows its variable-selection weights and attention (TFT)."""
+
+    def interpret(self, x: torch.Tensor, symbol: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
 def interpretable(net: nn.Module) -> bool:
-    return all(hasattr(m, "interpret") for m in members(net))
+    return all(isinstance(m, Interpretable) for m in members(net))
 
 
 @torch.no_grad()
@@ -184,9 +191,11 @@ def interpretation(net: nn.Module, data: PreparedData, *, batch_size: int = 1024
     importance = torch.zeros(data.spec.n_symbols, n_features, dtype=torch.float64)
     attention = torch.zeros(data.spec.n_symbols, steps, dtype=torch.float64)
     count = torch.zeros(data.spec.n_symbols, dtype=torch.float64)
-    nets = members(net)
+    nets = [m for m in members(net) if isinstance(m, Interpretable)]
+    if len(nets) != len(members(net)):
+        raise ValueError("interpretation needs a net whose members all have `interpret` (TFT)")
     for b in data.loader("val", batch_size=batch_size):
-        outs = [m.interpret(b.x, b.symbol) for m in nets]  # type: ignore[operator]
+        outs = [m.interpret(b.x, b.symbol) for m in nets]
         imp = torch.stack([o["feature_importance"] for o in outs]).mean(0).double().cpu()  # [B, F]
         att = torch.stack([o["attention"] for o in outs]).mean(0).double().cpu()  # [B, L]
         sym = b.symbol.cpu()

@@ -17,7 +17,7 @@ The score's Sharpe term (`sharpe_term`) is either
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +35,11 @@ SHARPE_FLOOR = -10.0
 series from outside ``backtest``, which itself always reports a finite Sharpe). It ranks such a
 trial below any real annualized Sharpe, yet keeps the score finite for samplers and pruners."""
 
-_REDUCE = {"mean": np.mean, "min": np.min, "max": np.max}
+_REDUCE: dict[Reduce, Callable[[list[float]], Any]] = {
+    "mean": np.mean,
+    "min": np.min,
+    "max": np.max,
+}
 _SHARPE_KEY = {"annualized": SHARPE, "psr": PSR}
 
 

@@ -70,7 +70,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -178,6 +178,12 @@ def _sides(pred_class: ArrayLike, n: int) -> np.ndarray:
     return _POSITION[pred]
 
 
+def _datetime_index(timestamps: ArrayLike) -> pd.DatetimeIndex:
+    # cast: pandas-stubs' DatetimeIndex takes less than numpy's ArrayLike, which also admits
+    # scalars (DatetimeIndex refuses those at run time, as before).
+    return pd.DatetimeIndex(cast(Any, timestamps))
+
+
 def _fee(cost_bps: float) -> float:
     if not (np.isfinite(cost_bps) and cost_bps >= 0):
         raise ValueError(f"cost_bps must be finite and >= 0, got {cost_bps}")
@@ -216,7 +222,7 @@ def _mean_sharpe(by_symbol: Mapping[str, Mapping[str, Any]]) -> float:
 def _weekly_bars(timestamps: ArrayLike, symbols: ArrayLike) -> dict[str, tuple[int, int]]:
     """Per symbol: (bars, span in ns) counted over the whole weeks from its first bar, or over its
     n - 1 intervals when it spans less than a week (see bars_per_year); (0, 0) for one bar."""
-    ns = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
+    ns = _datetime_index(timestamps).as_unit("ns").asi8
     out: dict[str, tuple[int, int]] = {}
     for name, start, stop in _symbol_blocks(symbols, ns.size):
         t = ns[start:stop]
@@ -521,7 +527,7 @@ def vectorbt_portfolios(
     blocks = _symbol_blocks(symbols, n)
     last = np.r_[_segment_starts(blocks, positions, n)[1:], True]
     _, rates = _symbol_rates(bars_per_year, [name for name, _, _ in blocks])
-    stamps = None if timestamps is None else pd.DatetimeIndex(timestamps)
+    stamps = None if timestamps is None else _datetime_index(timestamps)
     if stamps is not None and stamps.size != n:
         raise ValueError(f"timestamps has {stamps.size} rows, close has {n}")
 
@@ -550,9 +556,15 @@ def vectorbt_portfolios(
     return portfolios
 
 
-def _finite_or(value: Any, default: float | None) -> float | None:
+def _finite_or_none(value: Any) -> float | None:
     value = float(value)
-    return value if np.isfinite(value) else default
+    return value if np.isfinite(value) else None
+
+
+def _finite(value: Any) -> float:
+    """`value` as a float, 0.0 where vectorbt gives NaN or inf (no dispersion, no trade)."""
+    finite = _finite_or_none(value)
+    return 0.0 if finite is None else finite
 
 
 def vectorbt_metrics(
@@ -579,9 +591,7 @@ def vectorbt_metrics(
         # vectorbt's deflated Sharpe ratio with a benchmark SR0 of 0 (no spread of trials' Sharpe
         # ratios) is the probabilistic Sharpe ratio; nb_trials=2 only keeps its SR0 formula
         # finite (one trial gives 0 * -inf). NaN for returns without dispersion: 0.0 as ours.
-        return _finite_or(
-            returns_acc(values, 1.0).deflated_sharpe_ratio(var_sharpe=0.0, nb_trials=2), 0.0
-        )
+        return _finite(returns_acc(values, 1.0).deflated_sharpe_ratio(var_sharpe=0.0, nb_trials=2))
 
     by_symbol, all_returns, all_in_market, all_pnl = {}, [], [], []
     for name, pf in portfolios.items():
@@ -591,13 +601,13 @@ def vectorbt_metrics(
         if int(trades.closed.count()) != int(trades.count()):
             raise ValueError(f"portfolio of {name!r} ends with an open position")
         by_symbol[name] = {
-            SHARPE: _finite_or(returns_acc(returns, rates[name]).sharpe_ratio(), 0.0),
+            SHARPE: _finite(returns_acc(returns, rates[name]).sharpe_ratio()),
             PSR: psr(returns),
             MAX_DRAWDOWN: drawdown(returns),
             TOTAL_RETURN: float(pf.total_return()),
             N_TRADES: int(trades.count()),
-            WIN_RATE: _finite_or(trades.win_rate(), None),
-            PROFIT_FACTOR: _finite_or(trades.profit_factor(), None),
+            WIN_RATE: _finite_or_none(trades.win_rate()),
+            PROFIT_FACTOR: _finite_or_none(trades.profit_factor()),
             EXPOSURE: float(pf.position_coverage()),
             N_BARS: int(returns.size),
         }
@@ -610,7 +620,7 @@ def vectorbt_metrics(
     if pooled is None:
         sharpe = _mean_sharpe(by_symbol)
     else:
-        sharpe = _finite_or(returns_acc(returns, pooled).sharpe_ratio(), 0.0)
+        sharpe = _finite(returns_acc(returns, pooled).sharpe_ratio())
     out = {
         SHARPE: sharpe,
         PSR: psr(returns),

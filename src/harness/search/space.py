@@ -90,7 +90,9 @@ class CategoricalParam(Strict):
     choices: list[Scalar] = Field(min_length=1)
 
     def suggest(self, trial: optuna.Trial, name: str) -> Scalar:
-        return trial.suggest_categorical(name, self.choices)
+        value = trial.suggest_categorical(name, self.choices)
+        assert value is not None  # one of the choices, and a Scalar is never None
+        return value
 
     def corners(self) -> list[Scalar]:
         return list(self.choices)

@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import lightning.pytorch as pl
@@ -227,7 +228,12 @@ class _quiet_lightning:
         for hint in ("does not have many workers", "number of training batches", "LeafSpec"):
             warnings.filterwarnings("ignore", f".*{hint}.*")
 
-    def __exit__(self, *exc: object) -> None:
-        self._warnings.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._warnings.__exit__(exc_type, exc, tb)
         for name, level in zip(self._LOGGERS, self._levels, strict=True):
             logging.getLogger(name).setLevel(level)

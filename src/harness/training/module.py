@@ -62,6 +62,8 @@ def balanced_class_weights(data: PreparedData) -> torch.Tensor:
 
 
 class Phase2Module(pl.LightningModule):
+    class_weights: torch.Tensor | None  # a buffer (register_buffer), None unless "balanced"
+
     def __init__(
         self,
         net: nn.Module,
