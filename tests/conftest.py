@@ -8,6 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+
+# Tiny models on tiny batches gain nothing from intra-op threads, and lose much to their start-up
+# and spin-waiting (the non-slow suite ran several times faster on one thread, most of all on a
+# busy machine).
+torch.set_num_threads(1)
 
 HORIZONS = (1, 5)
 SEQ_LEN = 16
