@@ -19,18 +19,8 @@ from optuna.trial import FrozenTrial, TrialState
 from harness import MODEL_NAMES
 from harness.search import SearchRequest, prepare_search, run_search
 from harness.training import Caps
+from tests.search.test_objective import ATTRS
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
-
-ATTRS = (
-    "config",
-    "val_metrics",
-    "train_metrics",
-    "train_val_gap",
-    "epochs",
-    "seconds",
-    "best_epoch",
-    "data_fingerprint",
-)
 
 
 def request(tmp_path: Path, model: str, trials: int, **kw: Any) -> SearchRequest:
