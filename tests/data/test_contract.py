@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.cli import main
-from harness.data import DataError, PurgeWarning, load_dataset, load_phase1
+from harness.data import Bars, DataError, PurgeWarning, load_dataset, load_phase1, read_bars
 from tests.conftest import tiny_frames, tiny_splits, write_dataset
 
 Frames = dict[str, pd.DataFrame]
@@ -240,3 +240,25 @@ def test_check_data_summarizes_a_valid_dataset(
     assert "240 rows, 3 features, horizons 1, 5" in out
     assert "rows per symbol and split" in out and "label shares" in out
     assert "8,766 bars per year" in out  # hourly bars around the clock
+
+
+def test_bars_need_neither_labels_nor_splits(tmp_path: Path) -> None:
+    frames = {
+        s: f[["timestamp", "symbol", "feature_0"]].assign(timestamp=f["timestamp"].astype(str))
+        for s, f in tiny_frames().items()
+    }
+    root = write_dataset(tmp_path, frames, {})
+    bars = read_bars(root)
+    assert len(bars.frame) == 240 and bars.frame["timestamp"].dtype.kind == "M"
+    assert list(bars.frame["symbol"].unique()) == ["MES", "MGC"]
+    with pytest.raises(DataError, match=r"required column\(s\) close missing"):
+        load_phase1(root)  # what training reads is still required there
+
+
+def test_bars_from_a_frame_are_checked_and_the_frame_left_as_it_was() -> None:
+    frame = tiny_frames()["MES"][["timestamp", "symbol", "feature_0"]]
+    frame = frame.assign(timestamp=frame["timestamp"].astype(str))
+    bars = Bars.from_frame(frame)
+    assert bars.frame["timestamp"].dtype.kind == "M" and frame["timestamp"].dtype.kind != "M"
+    with pytest.raises(DataError, match=r"not increasing within a symbol at frame rows 5"):
+        Bars.from_frame(frame.iloc[[0, 1, 2, 3, 4, 2]])
