@@ -19,7 +19,16 @@ from harness.data.contract import (
     read_bars,
 )
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
-from harness.data.windows import Batch, PreparedData, WindowLoader, prepare
+from harness.data.windows import (
+    Batch,
+    PreparedData,
+    WindowEnd,
+    WindowLoader,
+    cut_windows,
+    full_windows,
+    prepare,
+    standardize,
+)
 
 __all__ = [
     "N_CLASSES",
@@ -30,16 +39,20 @@ __all__ = [
     "Phase1Data",
     "PreparedData",
     "PurgeWarning",
+    "WindowEnd",
     "WindowLoader",
     "cache_dir",
+    "cut_windows",
     "data_root",
     "demo_root",
+    "full_windows",
     "has_phase1_data",
     "load_dataset",
     "load_phase1",
     "logits_key",
     "prepare",
     "read_bars",
+    "standardize",
 ]
 
 
