@@ -47,8 +47,12 @@ def new_bars(searched: Searched, rows_per_symbol: int | None = None) -> pd.DataF
     )
 
 
-def window_rows(model: str, exported: FinalizeReport) -> int:
-    return load_predictor(exported.out, model, device="cpu").meta.seq_len
+def results_with(exported: FinalizeReport, root: Path, models: tuple[str, ...] = MODELS) -> Path:
+    """A results folder with the model files of `models` only; tests may write into it."""
+    (root / layout.MODELS_DIR).mkdir(parents=True)
+    for model in models:
+        shutil.copy(exported.out / layout.checkpoint(model), root / layout.checkpoint(model))
+    return root
 
 
 # --- the test split, the contract's files ----------------------------------------------------
@@ -96,8 +100,9 @@ def test_predict_val_reproduces_the_probabilities_finalize_exported(
 ) -> None:
     out = tmp_path / "predict"
     code, stdout, _ = predict(
-        capsys, "--results", str(exported.out), "--data", str(searched.data.root), "--out", str(out)
-    )
+        capsys, "--results", str(exported.out), "--data", str(searched.data.root), "--split", "val",
+        "--out", str(out),
+    )  # fmt: skip
     assert code == 0 and "test split" not in stdout
     index = pd.read_parquet(out / "val_index.parquet")
     finalized = pd.read_parquet(exported.out / layout.VAL_INDEX)
@@ -156,8 +161,9 @@ def test_rows_without_a_full_window_are_nan_flagged_and_counted(
     symbol = bars["symbol"].to_numpy()
     finite = np.isfinite(bars[features].to_numpy(np.float64)).all(axis=1)
     for model in MODELS:
-        L = window_rows(model, exported)
-        assert load_predictor(exported.out, model).meta.window_end == "inclusive"
+        meta = load_predictor(exported.out, model).meta
+        L = meta.seq_len
+        assert meta.window_end == "inclusive"
         # Row i is predictable when rows i-L+1..i are all of its symbol and all finite.
         expected = np.array(
             [
@@ -179,14 +185,15 @@ def test_the_file_api_equals_predictor_predict_proba_on_a_frame(
     exported: FinalizeReport, searched: Searched, tmp_path: Path
 ) -> None:
     bars = new_bars(searched, rows_per_symbol=150)
+    results = results_with(exported, tmp_path / "results")
     report = write_predictions(
-        results=exported.out,
+        results=results,
         data=bars_folder(tmp_path / "b", bars),
         split="all",
         horizons=[5],
         say=lambda _: None,
     )
-    assert report.out == exported.out / "predict"
+    assert report.out == results / "predict"
     assert sorted(p.name for p in report.files) == sorted(
         ["all_index.parquet", *(f"{m}_all_probs_5.npy" for m in MODELS)]
     )
@@ -264,9 +271,7 @@ def test_a_model_that_ignores_symbols_predicts_one_it_never_saw(
 def test_results_folder_mistakes_are_refused(
     exported: FinalizeReport, searched: Searched, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    results = tmp_path / "results"
-    (results / "models").mkdir(parents=True)
-    shutil.copy(exported.out / layout.checkpoint("nhits"), results / layout.checkpoint("nhits"))
+    results = results_with(exported, tmp_path / "results", ("nhits",))
     data = ["--data", str(searched.data.root), "--results", str(results)]
 
     code, _, err = predict(capsys, *data, "--model", "tft")
