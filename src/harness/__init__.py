@@ -1,5 +1,12 @@
 """Phase 2 search harness: tune N-HiTS, TFT and PatchTST multi-horizon classifiers with Optuna."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.predict import Predictor, load_predictor
+
 __version__ = "0.2.0"
 
 FORMAT_VERSION = 2
@@ -13,3 +20,14 @@ DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 MODEL_NAMES = ("nhits", "tft", "patchtst")
 """The models, in report order; ``harness.models.MODELS`` builds them. Kept here, where the
 command line reads it without importing torch."""
+
+__all__ = ["DEFAULT_STORAGE", "FORMAT_VERSION", "MODEL_NAMES", "Predictor", "load_predictor"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: `import harness` and `harness --help` must not wait for torch.
+    if name in ("Predictor", "load_predictor"):
+        from harness import predict
+
+        return getattr(predict, name)
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -119,6 +119,35 @@ def _parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.set_defaults(run=_verify)
 
+    p = sub.add_parser(
+        "predict", help="class probabilities of finalized models on a split or on new bars"
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="what finalize wrote (default: results/)",
+    )
+    p.add_argument(
+        "--model",
+        default="all",
+        choices=(*MODEL_NAMES, "all"),
+        help="a model, or all (default): every model finalized in --results",
+    )
+    _data_arg(p)
+    p.add_argument(
+        "--split",
+        default="val",
+        choices=("val", "test", "train", "all"),
+        help="a split of the Phase 1 data (default: val), or all: every row of a folder in its "
+        "layout, labels and splits optional (new bars)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="default: predict/ in the results folder")
+    p.add_argument(
+        "--horizons", type=int, nargs="+", default=None, help="default: every horizon of a model"
+    )
+    p.set_defaults(run=_predict)
+
     p = sub.add_parser("status", help="studies in a storage: trials by state, best, best params")
     p.add_argument("--storage", default=DEFAULT_STORAGE)
     p.set_defaults(run=_status)
@@ -340,6 +369,22 @@ def _verify(args: argparse.Namespace) -> int:
         errors.print("\n".join(problems), highlight=False, soft_wrap=True)
         return 1
     _say(f"{args.out}: every file is present, aligned with the validation split and reproducible.")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from harness.predict import write_predictions
+
+    report = write_predictions(
+        results=args.results,
+        data=args.data,
+        split=args.split,
+        models=None if args.model == "all" else [args.model],
+        out=args.out,
+        horizons=args.horizons,
+        say=_say,
+    )
+    _say(report.summary())
     return 0
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data import DataError, PurgeWarning, load_dataset, load_phase1
+from harness.data import Bars, DataError, PurgeWarning, load_dataset, load_phase1, read_bars
 from tests.conftest import tiny_frames, tiny_splits, write_dataset
 
 Frames = dict[str, pd.DataFrame]
@@ -224,3 +224,25 @@ def test_demo_is_used_when_no_data_here(tmp_path: Path, monkeypatch: pytest.Monk
 def test_data_error_is_raised_by_the_api(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="No Phase 1 data"):
         load_phase1(tmp_path)
+
+
+def test_bars_need_neither_labels_nor_splits(tmp_path: Path) -> None:
+    frames = {
+        s: f[["timestamp", "symbol", "feature_0"]].assign(timestamp=f["timestamp"].astype(str))
+        for s, f in tiny_frames().items()
+    }
+    root = write_dataset(tmp_path, frames, {})
+    bars = read_bars(root)
+    assert len(bars.frame) == 240 and bars.frame["timestamp"].dtype.kind == "M"
+    assert list(bars.frame["symbol"].unique()) == ["MES", "MGC"]
+    with pytest.raises(DataError, match=r"required column\(s\) close missing"):
+        load_phase1(root)  # what training reads is still required there
+
+
+def test_bars_from_a_frame_are_checked_and_the_frame_left_as_it_was() -> None:
+    frame = tiny_frames()["MES"][["timestamp", "symbol", "feature_0"]]
+    frame = frame.assign(timestamp=frame["timestamp"].astype(str))
+    bars = Bars.from_frame(frame)
+    assert bars.frame["timestamp"].dtype.kind == "M" and frame["timestamp"].dtype.kind != "M"
+    with pytest.raises(DataError, match=r"not increasing within a symbol at frame rows 5"):
+        Bars.from_frame(frame.iloc[[0, 1, 2, 3, 4, 2]])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.data import load_phase1, prepare
+from harness.data import full_windows, load_phase1, prepare
 from tests.conftest import tiny_frames, tiny_splits, write_dataset
 
 L = 8
@@ -145,3 +145,21 @@ def test_shuffle_is_seeded_and_draws_each_row_at_most_once(tiny_dataset: Path) -
     unshuffled = torch.cat([b.rows for b in prepared.loader("train", batch_size=10)]).numpy()
     np.testing.assert_array_equal(unshuffled, prepared.train.numpy())
     assert len(list(prepared.loader("train", batch_size=10, max_batches=2))) == 2
+
+
+@pytest.mark.parametrize("window_end", ["inclusive", "exclusive"])
+def test_full_windows_admits_exactly_the_rows_whose_window_is_whole(window_end: str) -> None:
+    rng = np.random.default_rng(0)
+    symbols = np.repeat(np.array(["A", "B", "C"]), [30, 5, 40])  # B is shorter than a window
+    features = rng.normal(size=(len(symbols), 2))
+    features[rng.choice(len(symbols), 6, replace=False), rng.integers(0, 2, 6)] = np.nan
+    features[50, 0] = np.inf
+
+    got = full_windows(symbols, features, seq_len=L, window_end=window_end)
+
+    finite = np.isfinite(features).all(axis=1)
+    first = L - 1 if window_end == "inclusive" else L  # the window is rows i-first..i-first+L-1
+    for i in range(len(symbols)):
+        window = np.arange(i - first, i - first + L)
+        whole = window[0] >= 0 and (symbols[window] == symbols[i]).all() and finite[window].all()
+        assert got[i] == whole, i

@@ -151,6 +151,21 @@ def test_checkpoint_with_config_loads_weights_only(name: str, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_uses_symbol_says_whether_the_symbol_changes_the_output(name: str) -> None:
+    _, model = small_model(name)
+    model.eval()
+    x, symbol, _, _ = batch(TINY[name]["seq_len"])
+    with torch.no_grad():
+        out, other = model(x, symbol), model(x, 1 - symbol)
+    changed = any(not torch.equal(out[key], other[key]) for key in out)
+    assert changed == MODELS[name].uses_symbol
+    if not MODELS[name].uses_symbol:  # predict passes None for symbols the model never saw
+        with torch.no_grad():
+            blind = model(x, None)
+        assert all(torch.equal(out[key], blind[key]) for key in out)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_default_config_runs_at_full_size(name: str) -> None:
     config = MODELS[name].config()
     spec = dataclasses.replace(SPEC, feature_names=tuple(f"f{i}" for i in range(50)))

@@ -9,12 +9,31 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.data.contract import DataError, Phase1Data, PurgeWarning, has_phase1_data, load_phase1
+from harness.data.contract import (
+    Bars,
+    DataError,
+    Phase1Data,
+    PurgeWarning,
+    has_phase1_data,
+    load_phase1,
+    read_bars,
+)
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
-from harness.data.windows import Batch, PreparedData, Split, WindowEnd, WindowLoader, prepare
+from harness.data.windows import (
+    Batch,
+    PreparedData,
+    Split,
+    WindowEnd,
+    WindowLoader,
+    cut_windows,
+    full_windows,
+    prepare,
+    standardize,
+)
 
 __all__ = [
     "N_CLASSES",
+    "Bars",
     "Batch",
     "DataError",
     "DataSpec",
@@ -25,12 +44,17 @@ __all__ = [
     "WindowEnd",
     "WindowLoader",
     "cache_dir",
+    "cut_windows",
+    "data_root",
     "demo_root",
+    "full_windows",
     "has_phase1_data",
     "load_dataset",
     "load_phase1",
     "logits_key",
     "prepare",
+    "read_bars",
+    "standardize",
 ]
 
 
@@ -57,14 +81,12 @@ def demo_root(*, seed: int = 0) -> Path:
     return root
 
 
-def load_dataset(data: Path | None, *, say: Callable[[str], None] = print) -> Phase1Data:
-    """Load Phase 1 data from `data` (default: the current folder), or the demo dataset.
-
-    The demo is used only when no Phase 1 data is found, and `say` tells the user so first.
-    """
+def data_root(data: Path | None, *, say: Callable[[str], None] = print) -> tuple[Path, bool]:
+    """The folder to read, and whether it is the demo: `data`, else the current folder when it
+    holds Phase 1 data, else the demo dataset (and `say` tells the user so first)."""
     root = Path.cwd() if data is None else Path(data)
     if has_phase1_data(root):
-        return load_phase1(root)
+        return root, False
     if data is not None:
         # An explicit folder without data is a mistake, not a request for the demo.
         raise DataError(
@@ -73,4 +95,13 @@ def load_dataset(data: Path | None, *, say: Callable[[str], None] = print) -> Ph
         )
     demo = demo_root()
     say(f"No Phase 1 data in {root}: using the demo dataset ({demo}).")
-    return dataclasses.replace(load_phase1(demo), is_demo=True)
+    return demo, True
+
+
+def load_dataset(data: Path | None, *, say: Callable[[str], None] = print) -> Phase1Data:
+    """Load Phase 1 data from `data` (default: the current folder), or the demo dataset.
+
+    The demo is used only when no Phase 1 data is found, and `say` tells the user so first.
+    """
+    root, is_demo = data_root(data, say=say)
+    return dataclasses.replace(load_phase1(root), is_demo=is_demo)

@@ -4,6 +4,9 @@ Every problem becomes a :class:`DataError` whose message names the file, the col
 the CLI prints it and exits with code 2. The test split is read for its positions only: they are
 checked for range, overlap and time order and kept for summaries; its rows are never validated,
 standardized, windowed or scored.
+
+``read_bars`` reads the same layout without labels or splits (new bars, for ``harness predict``)
+and checks only what windows rely on: timestamps and symbols. ``load_phase1`` starts from it.
 """
 
 from __future__ import annotations
@@ -61,6 +64,30 @@ class Phase1Data:
         return _describe_rows(self.sources, positions)
 
 
+@dataclass(frozen=True)
+class Bars:
+    """The combined frame of a Phase 1 layout with its keys checked, and nothing else.
+
+    Every row has a `timestamp` (parsed, increasing within a symbol) and a `symbol` (str); each
+    symbol's rows are one contiguous block. Labels, weights, `close`, splits and feature values
+    are not looked at: bars that arrived after the labels were made have none.
+    """
+
+    frame: pd.DataFrame
+    sources: tuple[tuple[str, int], ...]  # (file name, first position) per source
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, name: str = "frame") -> Bars:
+        """Check a frame already in memory; the caller's frame is left as it is."""
+        sources = ((name, 0),)
+        checked = frame.reset_index(drop=True)  # a new frame: the checks replace its key columns
+        _check_bars(checked, _Where(sources))
+        return cls(checked, sources)
+
+    def locate(self, positions: np.ndarray) -> str:
+        return _describe_rows(self.sources, positions)
+
+
 def has_phase1_data(root: Path) -> bool:
     final = root / FINAL_DIR
     return final.is_dir() and (
@@ -68,15 +95,21 @@ def has_phase1_data(root: Path) -> bool:
     )
 
 
+def read_bars(root: Path) -> Bars:
+    """Read `root/data/final` and check its timestamps and symbols; no labels or splits needed."""
+    frame, sources = _read_frame(Path(root))
+    _check_bars(frame, _Where(sources))
+    return Bars(frame, tuple(sources))
+
+
 def load_phase1(root: Path) -> Phase1Data:
     """Read `root/data/final` and `root/config/splits`, validate them, purge train."""
     root = Path(root)
-    frame, sources = _read_frame(root)
+    bars = read_bars(root)
+    frame, sources = bars.frame, bars.sources
     where = _Where(sources)
     _check_columns(frame, where)
     symbols = tuple(sorted(frame["symbol"].unique()))
-    _check_symbol_blocks(frame, where)
-    _check_timestamps(frame, where)
     features = _feature_columns(frame, where)
     horizons = _horizons(frame)
     for h in horizons:
@@ -104,7 +137,7 @@ def load_phase1(root: Path) -> Phase1Data:
         val=splits["val"],
         test=splits["test"],
         n_purged=n_purged,
-        sources=tuple(sources),
+        sources=sources,
         fingerprint=_fingerprint(frame, features, horizons, train, splits["val"]),
     )
 
@@ -191,22 +224,35 @@ class _Where:
         return _describe_rows(self.sources, positions)
 
 
-def _check_columns(frame: pd.DataFrame, where: _Where) -> None:
+def _check_bars(frame: pd.DataFrame, where: _Where) -> None:
+    _check_keys(frame, where)
+    _check_symbol_blocks(frame, where)
+    _check_timestamps(frame, where)
+
+
+def _check_keys(frame: pd.DataFrame, where: _Where) -> None:
     files = ", ".join(name for name, _ in where.sources)
-    missing = [c for c in ("timestamp", "symbol", "close") if c not in frame.columns]
+    missing = [c for c in ("timestamp", "symbol") if c not in frame.columns]
     if missing:
         raise DataError(f"{files}: required column(s) {', '.join(missing)} missing.")
+    try:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{files}, column 'timestamp': not parseable as dates ({exc}).") from exc
+    frame["symbol"] = frame["symbol"].astype(str)
+
+
+def _check_columns(frame: pd.DataFrame, where: _Where) -> None:
+    """What training and scoring read beyond the keys: close, labels, weights."""
+    files = ", ".join(name for name, _ in where.sources)
+    if "close" not in frame.columns:
+        raise DataError(f"{files}: required column(s) close missing.")
     if not any(_LABEL.match(str(c)) for c in frame.columns):
         raise DataError(f"{files}: no label column (label_1, label_5, ... one per horizon).")
     for col in frame.columns:
         m = _WEIGHT.match(str(col))
         if m and f"label_{m.group(1)}" not in frame.columns:
             raise DataError(f"{files}: column {col} has no matching label_{m.group(1)}.")
-    try:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"])
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{files}, column 'timestamp': not parseable as dates ({exc}).") from exc
-    frame["symbol"] = frame["symbol"].astype(str)
 
 
 def _check_symbol_blocks(frame: pd.DataFrame, where: _Where) -> None:

@@ -73,16 +73,9 @@ class PreparedData:
         blocks = [rows[ids == s][-per_symbol:] for s in range(self.spec.n_symbols)]
         return torch.cat(blocks)
 
-    def windows(self) -> torch.Tensor:
-        """All windows as a view [N - L + 1, L, F]; window k covers rows k..k+L-1."""
-        n, f = self.features.shape
-        return self.features.as_strided((n - self.seq_len + 1, self.seq_len, f), (f, f, 1))
-
     def batch(self, rows: torch.Tensor) -> Batch:
-        # Window of row i starts at i-L+1 (inclusive) or i-L (exclusive): never past row i.
-        start = rows - self.seq_len + (1 if self.window_end == "inclusive" else 0)
         return Batch(
-            x=torch.index_select(self.windows(), 0, start),  # [B, L, F], one gather
+            x=cut_windows(self.features, rows, seq_len=self.seq_len, window_end=self.window_end),
             y=self.labels[rows],
             w=self.weights[rows],
             symbol=self.symbol_ids[rows],
@@ -165,20 +158,11 @@ def prepare(
     raw = frame[list(data.feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
     # sklearn's scaler, because finalize exports it as the seed's scaler.pkl.
     scaler = StandardScaler().fit(raw[data.train])
-    scaled = np.ascontiguousarray(scaler.transform(raw), dtype=np.float32)  # [N, F]
+    scaled = standardize(raw, scaler.mean_, scaler.scale_)  # [N, F]
 
     sym = frame["symbol"].to_numpy()
-    # A window may not cross a symbol, nor a row whose features are missing (warm-up rows that
-    # belong to no split): both start a new run of usable history.
-    missing = ~np.asarray(np.isfinite(scaled).all(axis=1))
-    breaks = np.r_[True, (sym[1:] != sym[:-1]) | missing[:-1]]  # row k starts a run
-    run_start = np.maximum.accumulate(np.where(breaks, np.arange(len(frame)), 0))
-    need = seq_len - 1 if window_end == "inclusive" else seq_len
-
-    def usable(rows: np.ndarray) -> np.ndarray:
-        return rows[rows - need >= run_start[rows]]
-
-    train, val = usable(data.train), usable(data.val)
+    full = full_windows(sym, scaled, seq_len=seq_len, window_end=window_end)
+    train, val = data.train[full[data.train]], data.val[full[data.val]]
     # Rows outside train/val may hold anything (they were not validated); they are never targets.
     labels = _columns(frame, [f"label_{h}" for h in data.horizons])  # [N, H]
     weights = _columns(frame, [f"sample_weight_{h}" for h in data.horizons])  # [N, H]
@@ -204,6 +188,46 @@ def prepare(
         symbols=sym,
         fingerprint=data.fingerprint,
     )
+
+
+def standardize(raw: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(x - mean) / std in float64, as sklearn's transform computes it, then one contiguous
+    float32 matrix [N, F]: what every model reads, in training and in prediction alike."""
+    return np.ascontiguousarray((raw - mean) / std, dtype=np.float32)
+
+
+def full_windows(
+    symbols: np.ndarray, features: np.ndarray, *, seq_len: int, window_end: WindowEnd
+) -> np.ndarray:
+    """[N] bool: whether row i has a full window, L rows of its own symbol with finite features.
+
+    A window may not cross a symbol, nor a row whose features are missing (warm-up rows that
+    belong to no split, gaps in new bars): both start a new run of usable history. `symbols` [N]
+    and `features` [N, F] are the rows in frame order, each symbol's rows one block.
+    """
+    n = len(symbols)
+    finite = np.isfinite(features).all(axis=1)
+    breaks = np.r_[True, (symbols[1:] != symbols[:-1]) | ~finite[:-1]]  # row k starts a run
+    run_start = np.maximum.accumulate(np.where(breaks, np.arange(n), 0))
+    rows = np.arange(n)
+    if window_end == "inclusive":  # rows i-L+1..i, row i's own features included
+        return (rows - (seq_len - 1) >= run_start) & finite
+    return rows - seq_len >= run_start  # rows i-L..i-1: row i's own features are not read
+
+
+def cut_windows(
+    features: torch.Tensor, rows: torch.Tensor, *, seq_len: int, window_end: WindowEnd
+) -> torch.Tensor:
+    """The windows of `rows` [B] as X [B, L, F]: one gather from a strided view of `features`.
+
+    The view [N - L + 1, L, F] holds every window without copying (window k covers rows
+    k..k+L-1); the window of row i starts at i-L+1 (inclusive) or i-L (exclusive), so it never
+    reaches past row i. Only rows that ``full_windows`` admits may be asked for.
+    """
+    n, f = features.shape
+    view = features.as_strided((n - seq_len + 1, seq_len, f), (f, f, 1))
+    start = rows - seq_len + (1 if window_end == "inclusive" else 0)
+    return torch.index_select(view, 0, start)  # [B, L, F]
 
 
 def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:

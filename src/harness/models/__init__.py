@@ -23,11 +23,14 @@ from harness.typed import build_config
 class ModelDef:
     config: type[Any]  # the model's frozen Config dataclass
     build: Callable[[Any, DataSpec], nn.Module]  # build(config, spec) -> module
+    # Whether the output depends on the symbol id. A model that ignores it also takes None, so
+    # it can predict symbols it never saw; one that reads it only knows its training symbols.
+    uses_symbol: bool = False
 
 
 MODELS: dict[str, ModelDef] = {
     "nhits": ModelDef(config=nhits.Config, build=nhits.build),
-    "tft": ModelDef(config=tft.Config, build=tft.build),
+    "tft": ModelDef(config=tft.Config, build=tft.build, uses_symbol=True),
     "patchtst": ModelDef(config=patchtst.Config, build=patchtst.build),
 }
 
