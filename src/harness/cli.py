@@ -180,7 +180,7 @@ def _check_data(args: argparse.Namespace) -> int:
     s = summarize(data)
     console.print(
         f"[bold]{s.root}[/]: {s.n_rows} rows, {s.n_features} features, horizons "
-        f"{', '.join(map(str, s.horizons))}, {s.bars_per_year:,.0f} bars per year",
+        f"{', '.join(map(str, s.horizons))}",
         highlight=False,
         soft_wrap=True,
     )
@@ -207,6 +207,29 @@ def _check_data(args: argparse.Namespace) -> int:
             str(row.gap_val_test),
         )
     console.print(table)
+    splits = ("train", "val", "test")
+    scoring = Table(
+        "symbol",
+        "bars/year",
+        "holes train/val/test",
+        "rows skipped train/val/test",
+        title="what backtests see per symbol",
+    )
+    for row in s.symbols:
+        scoring.add_row(
+            row.symbol,
+            "-" if row.bars_per_year is None else f"{row.bars_per_year:,.0f}",
+            "/".join(str(row.holes[k]) for k in splits),
+            "/".join(str(row.skipped_rows[k]) for k in splits),
+        )
+    console.print(scoring)
+    console.print(
+        "bars/year: from the symbol's train and val timestamps only; it annualizes the symbol's "
+        "Sharpe ratios. holes: places where a split skips rows of the symbol (skipped: the rows "
+        "skipped there); no backtest holds a position across one.",
+        highlight=False,
+        soft_wrap=True,
+    )
     labels = Table("horizon", "split", "-1", "0", "+1", title="label shares")
     for h, by_split in s.label_shares.items():
         for split, shares in by_split.items():
