@@ -173,7 +173,8 @@ def _markdown(
         "",
         f"Validation macro-F1 > {MIN_F1} on some horizon; validation Sharpe > {MIN_SHARPE} on "
         f"some horizon; train/val gap < {MAX_GAP:.0%} on every horizon. Sharpe is annualized "
-        f"with the {_f(_bars_per_year(reports), ',.0f')} bars a year the timestamps show: on "
+        f"per symbol with the bars a year its train and val timestamps show "
+        f"({_bars_per_year(reports)}), the all-symbol figure the mean of the symbols': on "
         "intraday bars a Sharpe of 0.3 is a low bar; read it beside the deflated Sharpe.",
         "",
         f"| model | F1 > {MIN_F1} | Sharpe > {MIN_SHARPE} | gap < {MAX_GAP:.0%} | all |",
@@ -212,8 +213,10 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def _bars_per_year(reports: dict[str, dict[str, Any]]) -> float:
-    return float(next(iter(reports.values()))["bars_per_year"])
+def _bars_per_year(reports: dict[str, dict[str, Any]]) -> str:
+    """'MES 72,006, MGC 72,006': each symbol's bars per year, as the metrics JSON gives them."""
+    figures = next(iter(reports.values()))["bars_per_year"]
+    return ", ".join(f"{symbol} {_f(float(v), ',.0f')}" for symbol, v in figures.items())
 
 
 def _signal(p: np.ndarray) -> np.ndarray:

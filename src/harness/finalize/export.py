@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,13 @@ from harness.finalize.report import (
     tearsheet_html,
 )
 from harness.finalize.staging import Staging
-from harness.metrics import SHARPE, bars_per_year, deflated_sharpe, strategy_returns, train_val_gap
+from harness.metrics import (
+    BY_SYMBOL,
+    SHARPE,
+    deflated_sharpe,
+    strategy_returns,
+    train_val_gap,
+)
 from harness.search import FINISHED, Recipe, load_study, pick_trial, redact
 from harness.serialize import dump_json
 from harness.training import (
@@ -210,6 +217,15 @@ def export_model(
     )
 
 
+def _per_bar_sharpe(metrics: dict[str, Any], bpy: dict[str, float]) -> float | None:
+    """A trial's val Sharpe per bar: the mean over symbols of each symbol's annualized Sharpe
+    divided by the square root of its bars per year (None without per-symbol metrics)."""
+    by_symbol = metrics.get(BY_SYMBOL)
+    if not by_symbol or any(s not in bpy for s in by_symbol):
+        return None
+    return float(np.mean([m[SHARPE] / math.sqrt(bpy[s]) for s, m in by_symbol.items()]))
+
+
 def _evaluate(
     recipe: Recipe,
     run: RunConfig,
@@ -225,7 +241,7 @@ def _evaluate(
     model, prepared, budget = recipe.model, recipe.prepared(run), recipe.budget
     horizons = prepared.spec.horizons
     cost = recipe.score.cost_bps
-    bpy = bars_per_year(prepared.timestamps, prepared.symbols)  # as fit annualizes
+    bpy = prepared.bars_per_year  # per symbol, from train and val timestamps: as fit annualizes
     val_rows, val_probs, seconds = _timed_val_predict(net, prepared)
     # A smoke run (capped evaluations) scores as many recent train rows as its epochs did.
     scored = None if budget.eval_batches is None else budget.eval_batches * eval_batch_size(run)
@@ -242,9 +258,10 @@ def _evaluate(
     trial_sharpes: dict[str, list[float]] = {}
     for h in horizons:
         sharpes = [
-            float(s)
+            s
             for t in complete
-            if (s := t.user_attrs.get("val_metrics", {}).get(str(h), {}).get(SHARPE)) is not None
+            if (s := _per_bar_sharpe(t.user_attrs.get("val_metrics", {}).get(str(h), {}), bpy))
+            is not None
         ]
         returns = strategy_returns(
             val.pred(h),
@@ -255,7 +272,7 @@ def _evaluate(
         )
         # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
         # complete ones: the conservative reading of Bailey and Lopez de Prado.
-        dsr = deflated_sharpe(returns, sharpes, bars_per_year=bpy, n_trials=max(n_trials, 1))
+        dsr = deflated_sharpe(returns, sharpes, bars_per_year=1.0, n_trials=max(n_trials, 1))
         trial_sharpes[str(h)] = sharpes
         per_horizon[str(h)] = {
             "train": train.metrics[h],
@@ -277,7 +294,7 @@ def _evaluate(
         "selection": {
             "n_trials": n_trials,
             "n_complete": len(complete),
-            "val_sharpes_of_complete_trials": trial_sharpes,
+            "per_bar_val_sharpes_of_complete_trials": trial_sharpes,
         },
         "training": {
             "seconds": sum(f.seconds for f in fits),

@@ -27,6 +27,7 @@ from harness.metrics import (
     SHARPE,
     TOTAL_RETURN,
     WIN_RATE,
+    BarsPerYear,
     classification_metrics,
     vectorbt_metrics,
     vectorbt_portfolios,
@@ -59,7 +60,7 @@ def score_split(
     probs: Mapping[int, np.ndarray],
     data: PreparedData,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float,
 ) -> SplitResult:
     """Classification metrics and the vectorbt backtest of each horizon's argmax class."""
