@@ -306,3 +306,23 @@ def test_status_lists_the_study_and_another_dataset_cannot_join_it(
     err = capsys.readouterr().err
     assert "study 'mine' was made for another data_fingerprint" in err
     assert "--study NEW_NAME" in err
+
+
+def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_database(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    assert main(search_args(storage, data=tiny_dataset, study="mine", trials=3)) == 0
+    assert any((tmp_path / "artifacts").iterdir())  # beside s.db
+    capsys.readouterr()
+    argv = ["overfit", "--model", "nhits", "--data", str(tiny_dataset), "--storage", storage]
+    assert main([*argv, "--study", "mine", "--blocks", "4"]) == 0
+    out = capsys.readouterr().out
+    for h in HORIZONS:
+        assert re.search(rf"{h}-bar: PBO [01]\.\d{{3}} over 3 of 3 complete trials, 36 val", out)
+    assert main([*argv, "--study", "mine", "--blocks", "3"]) == 2
+    assert "even" in capsys.readouterr().err
+    empty = tmp_path / "elsewhere"
+    assert main([*argv, "--study", "mine", "--blocks", "4", "--artifacts", str(empty)]) == 0
+    assert "n/a: 0 complete trial(s) with stored val predictions" in capsys.readouterr().out

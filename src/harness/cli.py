@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     _caps_args(p)
     p.add_argument("--space", type=Path, default=None, help="default: search_spaces/{model}.yaml")
     p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
+    _artifacts_arg(p)
     p.set_defaults(run=_search)
 
     p = sub.add_parser("finalize", help="retrain the best trials, export what Phase 3 reads")
@@ -112,7 +113,20 @@ def _parser() -> argparse.ArgumentParser:
         help="train K seeds of the best config and average their probabilities",
     )
     _caps_args(p)
+    _artifacts_arg(p)
+    _blocks_arg(p, "--pbo-blocks")
     p.set_defaults(run=_finalize)
+
+    p = sub.add_parser(
+        "overfit",
+        help="probability of backtest overfitting of a study's best trial, per horizon",
+    )
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    _data_arg(p)
+    _storage_args(p)
+    _artifacts_arg(p)
+    _blocks_arg(p, "--blocks")
+    p.set_defaults(run=_overfit)
 
     p = sub.add_parser("verify-results", help="check a results folder as Phase 3 would")
     p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
@@ -147,6 +161,26 @@ def _storage_args(p: argparse.ArgumentParser) -> None:
         help=f"Optuna storage URL (default {DEFAULT_STORAGE}; postgresql://... to share)",
     )
     p.add_argument("--study", default=None, help="study name (default: from model and dataset)")
+
+
+def _artifacts_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        help="folder of the trials' stored val predictions (default: $HARNESS_ARTIFACTS, else "
+        "artifacts/ beside a SQLite storage; give a folder every machine shares for PostgreSQL)",
+    )
+
+
+def _blocks_arg(p: argparse.ArgumentParser, flag: str) -> None:
+    p.add_argument(
+        flag,
+        type=int,
+        default=16,
+        help="blocks the val rows are cut into for the probability of backtest overfitting "
+        "(even; default 16: 12,870 splits)",
+    )
 
 
 def _data_arg(p: argparse.ArgumentParser) -> None:
@@ -318,6 +352,7 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
         timeout=args.timeout,
         seed=args.seed,
         caps=_caps(args),
+        artifacts=args.artifacts,
     )
     prepared = prepare_search(request, say=_say)
     display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
@@ -351,7 +386,41 @@ def _finalize(args: argparse.Namespace) -> int:
         out=args.out,
         seeds=args.seeds,
         say=_say,
+        artifacts=args.artifacts,
+        pbo_blocks=args.pbo_blocks,
     )
+    return 0
+
+
+def _overfit(args: argparse.Namespace) -> int:
+    from harness.search import (
+        Recipe,
+        artifacts_dir,
+        default_study_name,
+        load_study,
+        open_storage,
+        study_overfitting,
+    )
+
+    data = _load(args)
+    recipe = Recipe.load(args.model, data)
+    name = args.study or default_study_name(args.model, data)
+    study = load_study(open_storage(args.storage), args.storage, name, args.model)
+    folder = artifacts_dir(args.storage, args.artifacts)
+    result = study_overfitting(
+        study, data, directory=folder, cost_bps=recipe.score.cost_bps, n_blocks=args.blocks
+    )
+    _say(f"{name}: probability of backtest overfitting of its best trial (CSCV, per horizon)")
+    for h, o in result.items():
+        if o["pbo"] is None:
+            _say(f"  {h}-bar: n/a: {o['reason']}")
+            continue
+        slope = "n/a" if o["slope"] is None else f"{o['slope']:.2f}"
+        _say(
+            f"  {h}-bar: PBO {o['pbo']:.3f} over {o['n_trials']} of {o['n_complete']} complete "
+            f"trials, {o['rows']} val rows in {o['blocks']} blocks "
+            f"({len(o['logits']):,} splits), slope {slope}"
+        )
     return 0
 
 
