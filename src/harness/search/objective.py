@@ -1,7 +1,7 @@
 """What a trial optimizes (objectives/{model}.yaml) and the one generic objective for every model.
 
 model: patchtst
-score:   {sharpe_weight: 0.02, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}   # ScoreConfig
+score:   {sharpe_term: psr, sharpe_weight: 0.1, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}
 budget:  {max_epochs: 30, patience: 5, batches_per_epoch: 400, train_eval_rows: 8192}  # Budget
 demo_budget: {...}          # replaces budget on the embedded demo dataset
 pruner:  {type: median, n_startup_trials: 5, n_warmup_steps: 2}
