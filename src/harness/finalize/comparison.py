@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -504,7 +505,7 @@ def _overfitting_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str,
                 ax.text(
                     0.5,
                     0.5,
-                    "no PBO:\nfewer than 2 trials\nwith stored predictions",
+                    "no PBO: " + textwrap.fill(str(o.get("reason", "not computed")), 36),
                     ha="center",
                     va="center",
                     transform=ax.transAxes,

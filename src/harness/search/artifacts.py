@@ -67,10 +67,12 @@ def open_artifacts(directory: Path) -> FileSystemArtifactStore:
 def val_classes(predictions: ValPredictions, val: np.ndarray) -> np.ndarray:
     """[len(val), H] int8: the predicted class of each row of the val split (`val`, frame
     positions in the split file's order), NOT_PREDICTED (-1) where the trial made none."""
+    if len(val) == 0:
+        raise ValueError("the val split is empty")
     order = np.argsort(val, kind="stable")
     ordered = val[order]
     at = np.minimum(np.searchsorted(ordered, predictions.rows), len(val) - 1)
-    if len(val) == 0 or not np.array_equal(ordered[at], predictions.rows):
+    if not np.array_equal(ordered[at], predictions.rows):
         raise ValueError("predicted rows that are not rows of the val split")
     out = np.full((len(val), predictions.classes.shape[1]), NOT_PREDICTED, dtype=np.int8)
     out[order[at]] = predictions.classes
