@@ -108,5 +108,7 @@ def tiny_dataset(tmp_path: Path) -> Path:
 def _isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Generated demo data goes to a per-session temp folder, never the user's cache."""
+    """Generated demo data goes to a per-session temp folder, never the user's cache; trials
+    store their predictions where each test's storage says, whatever the user's environment."""
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.delenv("HARNESS_ARTIFACTS", raising=False)

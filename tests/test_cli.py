@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from harness import MODEL_NAMES
@@ -114,7 +116,20 @@ def test_check_data_summarizes_a_valid_dataset(
     out = capsys.readouterr().out
     assert "240 rows, 3 features, horizons 1, 5" in out
     assert "rows per symbol and split" in out and "label shares" in out
-    assert "8,766 bars per year" in out  # hourly bars around the clock
+    # hourly bars around the clock, from train and val; no split skips a row
+    assert re.search(r"MES +│ 8,766 +│ 0/0/0 +│ 0/0/0 ", out)
+
+
+def test_check_data_prints_bars_per_year_and_holes_per_symbol(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames, splits = tiny_frames(), tiny_splits()
+    frames["MGC"]["timestamp"] = pd.date_range("2024-01-01", periods=120, freq="D")  # daily
+    splits["val"] = splits["val"][~np.isin(splits["val"], [75, 76, 85])]  # MES val: 2 holes
+    assert main(["check-data", "--data", str(write_dataset(tmp_path, frames, splits))]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"MES +│ 8,766 +│ 0/2/0 +│ 0/3/0 ", out)
+    assert re.search(r"MGC +│ 365 +│ 0/0/0 +│ 0/0/0 ", out)
 
 
 @pytest.mark.parametrize(
@@ -291,3 +306,23 @@ def test_status_lists_the_study_and_another_dataset_cannot_join_it(
     err = capsys.readouterr().err
     assert "study 'mine' was made for another data_fingerprint" in err
     assert "--study NEW_NAME" in err
+
+
+def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_database(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    assert main(search_args(storage, data=tiny_dataset, study="mine", trials=3)) == 0
+    assert any((tmp_path / "artifacts").iterdir())  # beside s.db
+    capsys.readouterr()
+    argv = ["overfit", "--model", "nhits", "--data", str(tiny_dataset), "--storage", storage]
+    assert main([*argv, "--study", "mine", "--blocks", "4"]) == 0
+    out = capsys.readouterr().out
+    for h in HORIZONS:
+        assert re.search(rf"{h}-bar: PBO [01]\.\d{{3}} over 3 of 3 complete trials, 36 val", out)
+    assert main([*argv, "--study", "mine", "--blocks", "3"]) == 2
+    assert "even" in capsys.readouterr().err
+    empty = tmp_path / "elsewhere"
+    assert main([*argv, "--study", "mine", "--blocks", "4", "--artifacts", str(empty)]) == 0
+    assert "n/a: 0 complete trial(s) with stored val predictions" in capsys.readouterr().out

@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     _caps_args(p)
     p.add_argument("--space", type=Path, default=None, help="default: search_spaces/{model}.yaml")
     p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
+    _artifacts_arg(p)
     p.set_defaults(run=_search)
 
     p = sub.add_parser("finalize", help="retrain the best trials, export what Phase 3 reads")
@@ -112,7 +113,20 @@ def _parser() -> argparse.ArgumentParser:
         help="train K seeds of the best config and average their probabilities",
     )
     _caps_args(p)
+    _artifacts_arg(p)
+    _blocks_arg(p, "--pbo-blocks")
     p.set_defaults(run=_finalize)
+
+    p = sub.add_parser(
+        "overfit",
+        help="probability of backtest overfitting of a study's best trial, per horizon",
+    )
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    _data_arg(p)
+    _storage_args(p)
+    _artifacts_arg(p)
+    _blocks_arg(p, "--blocks")
+    p.set_defaults(run=_overfit)
 
     p = sub.add_parser("verify-results", help="check a results folder as Phase 3 would")
     p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
@@ -178,6 +192,26 @@ def _storage_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", default=None, help="study name (default: from model and dataset)")
 
 
+def _artifacts_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        help="folder of the trials' stored val predictions (default: $HARNESS_ARTIFACTS, else "
+        "artifacts/ beside a SQLite storage; give a folder every machine shares for PostgreSQL)",
+    )
+
+
+def _blocks_arg(p: argparse.ArgumentParser, flag: str) -> None:
+    p.add_argument(
+        flag,
+        type=int,
+        default=16,
+        help="blocks the val rows are cut into for the probability of backtest overfitting "
+        "(even; default 16: 12,870 splits)",
+    )
+
+
 def _data_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
@@ -209,7 +243,7 @@ def _check_data(args: argparse.Namespace) -> int:
     s = summarize(data)
     console.print(
         f"[bold]{s.root}[/]: {s.n_rows} rows, {s.n_features} features, horizons "
-        f"{', '.join(map(str, s.horizons))}, {s.bars_per_year:,.0f} bars per year",
+        f"{', '.join(map(str, s.horizons))}",
         highlight=False,
         soft_wrap=True,
     )
@@ -236,6 +270,29 @@ def _check_data(args: argparse.Namespace) -> int:
             str(row.gap_val_test),
         )
     console.print(table)
+    splits = ("train", "val", "test")
+    scoring = Table(
+        "symbol",
+        "bars/year",
+        "holes train/val/test",
+        "rows skipped train/val/test",
+        title="what backtests see per symbol",
+    )
+    for row in s.symbols:
+        scoring.add_row(
+            row.symbol,
+            "-" if row.bars_per_year is None else f"{row.bars_per_year:,.0f}",
+            "/".join(str(row.holes[k]) for k in splits),
+            "/".join(str(row.skipped_rows[k]) for k in splits),
+        )
+    console.print(scoring)
+    console.print(
+        "bars/year: from the symbol's train and val timestamps only; it annualizes the symbol's "
+        "Sharpe ratios. holes: places where a split skips rows of the symbol (skipped: the rows "
+        "skipped there); no backtest holds a position across one.",
+        highlight=False,
+        soft_wrap=True,
+    )
     labels = Table("horizon", "split", "-1", "0", "+1", title="label shares")
     for h, by_split in s.label_shares.items():
         for split, shares in by_split.items():
@@ -324,6 +381,7 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
         timeout=args.timeout,
         seed=args.seed,
         caps=_caps(args),
+        artifacts=args.artifacts,
     )
     prepared = prepare_search(request, say=_say)
     display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
@@ -357,7 +415,41 @@ def _finalize(args: argparse.Namespace) -> int:
         out=args.out,
         seeds=args.seeds,
         say=_say,
+        artifacts=args.artifacts,
+        pbo_blocks=args.pbo_blocks,
     )
+    return 0
+
+
+def _overfit(args: argparse.Namespace) -> int:
+    from harness.search import (
+        Recipe,
+        artifacts_dir,
+        default_study_name,
+        load_study,
+        open_storage,
+        study_overfitting,
+    )
+
+    data = _load(args)
+    recipe = Recipe.load(args.model, data)
+    name = args.study or default_study_name(args.model, data)
+    study = load_study(open_storage(args.storage), args.storage, name, args.model)
+    folder = artifacts_dir(args.storage, args.artifacts)
+    result = study_overfitting(
+        study, data, directory=folder, cost_bps=recipe.score.cost_bps, n_blocks=args.blocks
+    )
+    _say(f"{name}: probability of backtest overfitting of its best trial (CSCV, per horizon)")
+    for h, o in result.items():
+        if o["pbo"] is None:
+            _say(f"  {h}-bar: n/a: {o['reason']}")
+            continue
+        slope = "n/a" if o["slope"] is None else f"{o['slope']:.2f}"
+        _say(
+            f"  {h}-bar: PBO {o['pbo']:.3f} over {o['n_trials']} of {o['n_complete']} complete "
+            f"trials, {o['rows']} val rows in {o['blocks']} blocks "
+            f"({len(o['logits']):,} splits), slope {slope}"
+        )
     return 0
 
 

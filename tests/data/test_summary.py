@@ -1,10 +1,12 @@
-"""check-data's summary: holes in the splits."""
+"""check-data's summary: holes in the splits, bars per year per symbol."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from harness.data import load_phase1
 from harness.data.summary import summarize
@@ -30,3 +32,13 @@ def test_summary_of_contiguous_splits_has_no_holes(tiny_dataset: Path) -> None:
     for row in summarize(load_phase1(tiny_dataset)).symbols:
         assert row.holes == {"train": 0, "val": 0, "test": 0}
         assert row.skipped_rows == {"train": 0, "val": 0, "test": 0}
+
+
+def test_summary_gives_each_symbols_bars_per_year_from_train_and_val(tmp_path: Path) -> None:
+    frames, splits = tiny_frames(), tiny_splits()
+    frames["MGC"]["timestamp"] = pd.date_range("2024-01-01", periods=120, freq="D")
+    by_symbol = {
+        s.symbol: s for s in summarize(load_phase1(write_dataset(tmp_path, frames, splits))).symbols
+    }
+    assert by_symbol["MES"].bars_per_year == pytest.approx(8766.0)
+    assert by_symbol["MGC"].bars_per_year == pytest.approx(365.25)

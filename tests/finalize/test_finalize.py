@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from harness.data import prepare
+from harness.data.calendar import seen_bars_per_year
 from harness.errors import HarnessError
 from harness.finalize import (
     EnsembleNet,
@@ -26,13 +27,17 @@ from harness.finalize import (
 )
 from harness.finalize.staging import pending
 from harness.metrics import (
+    BRIER,
+    LOG_LOSS,
     MAX_DRAWDOWN,
     N_TRADES,
     SHARPE,
     TOTAL_RETURN,
     WIN_RATE,
     backtest,
+    calibration_metrics,
     classification_metrics,
+    reliability_bins,
 )
 from harness.search import best_trial, open_storage
 from harness.training import predict_proba
@@ -137,6 +142,8 @@ def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
         assert report["selection"]["n_trials"] == 2
         assert report["training"]["seconds"] > 0
         assert report["inference"]["windows_per_second"] > 0
+        # each symbol annualized with its own bars per year, from train and val only
+        assert report["bars_per_year"] == pytest.approx(seen_bars_per_year(data))
         for h in data.horizons:
             pred = np.load(out / layout.val_probs(model, h)).argmax(axis=1)
             val = report["horizons"][str(h)]["val"]
@@ -146,6 +153,7 @@ def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
                 symbols,
                 bars_per_year=report["bars_per_year"],
                 cost_bps=report["cost_bps"],
+                positions=data.val,
             )
             for key in (SHARPE, MAX_DRAWDOWN, TOTAL_RETURN, N_TRADES, WIN_RATE):
                 if numpy[key] is None:  # win rate without a trade
@@ -153,8 +161,45 @@ def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
                 else:
                     assert val[key] == pytest.approx(numpy[key], rel=1e-6, abs=1e-9), key
             assert val["confusion"] == classification_metrics(labels[h], pred)["confusion"]
+            by_symbol = [m[SHARPE] for m in val["by_symbol"].values()]
+            assert val[SHARPE] == pytest.approx(np.mean(by_symbol), rel=1e-9, abs=1e-12)
             assert 0.0 <= report["horizons"][str(h)]["deflated_sharpe"] <= 1.0
             assert set(report["horizons"][str(h)]["train"]) >= {SHARPE, "macro_f1", "confusion"}
+
+
+def test_metrics_give_log_loss_and_brier_of_val_and_train(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    data, out = searched.data, exported.out
+    for model in MODELS:
+        report = summary(out, model)
+        for h in data.horizons:
+            probs = np.load(out / layout.val_probs(model, h))
+            labels = data.frame[f"label_{h}"].to_numpy()[data.val] + 1
+            val, train = report["horizons"][str(h)]["val"], report["horizons"][str(h)]["train"]
+            expected = calibration_metrics(labels, probs)
+            assert val[LOG_LOSS] == pytest.approx(expected[LOG_LOSS], rel=1e-9)
+            assert val[BRIER] == pytest.approx(expected[BRIER], rel=1e-9)
+            assert train[LOG_LOSS] > 0 and 0 <= train[BRIER] <= 2
+            assert val["reliability"] == reliability_bins(labels, probs)
+
+
+def test_metrics_say_the_val_numbers_are_the_best_of_n_trials_with_dsr_and_pbo(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    for model in MODELS:
+        report = summary(exported.out, model)
+        selection = report["selection"]
+        assert selection["n_trials"] == 2 and selection["n_with_val_predictions"] == 2
+        assert "best of 2 trials" in selection["note"] and "best val epoch" in selection["note"]
+        for h in searched.data.horizons:
+            per = report["horizons"][str(h)]
+            o = report["overfitting"][str(h)]
+            assert set(o) >= {"pbo", "n_trials", "blocks", "slope", "logits", "metric"}
+            assert o["n_trials"] == 2 and o["blocks"] == 16 and len(o["logits"]) == 12_870
+            assert 0.0 <= o["pbo"] <= 1.0 and per["pbo"] == o["pbo"]
+            assert o["rows"] == len(searched.data.val)
+            assert 0.0 <= per["deflated_sharpe"] <= 1.0
 
 
 def test_tft_interpretation_ranks_features_and_attends_over_the_window(
@@ -184,11 +229,17 @@ def test_comparison_report_compares_and_links_existing_plots(exported: FinalizeR
     text = exported.comparison.read_text()  # type: ignore[union-attr]
     for model in MODELS:
         assert f"| {model} | 1 |" in text
-        assert re.search(rf"^\| {model} \| (PASS|FAIL).*\*\*(PASS|FAIL)\*\* \|$", text, re.M)
+        criteria = rf"^\| {model} \| (PASS|FAIL).*\*\*(PASS|FAIL)\*\* \| best of N = 2; DSR .* \|$"
+        assert re.search(criteria, text, re.M)
     assert "## Best model per horizon" in text
     assert "| 5 | nhits / tft |" in text  # a correlation row
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert "phase2_equity_curves.png" in images and "phase2_confusion_matrices.png" in images
+    assert "phase2_overfitting.png" in images
+    for model in MODELS:
+        assert f"{model}_reliability.png" in images
+        assert re.search(rf"^\| {model} \| 2 \| 1 \| ", text, re.M)  # side by side: N = 2
+    assert "## Selection: how much of it is luck" in text and "## Calibration" in text
     for image in images:
         assert (exported.out / "reports" / image).is_file(), image
     for model in MODELS:

@@ -110,7 +110,7 @@ def test_the_study_refuses_another_objective(tiny_dataset: Path) -> None:
     study = optuna.create_study()
     check_study(study, expected_attrs(recipe(tiny_dataset)))
     with pytest.raises(StudyMismatch, match="another objective"):
-        check_study(study, expected_attrs(recipe(tiny_dataset, score={"sharpe_weight": 0.5})))
+        check_study(study, expected_attrs(recipe(tiny_dataset, score={"sharpe_weight": 0.123})))
 
 
 def test_a_study_of_an_older_harness_is_refused_naming_the_fix(tiny_dataset: Path) -> None:

@@ -25,7 +25,6 @@ from harness.metrics import (
     combine_score,
     evaluate_split,
 )
-from harness.metrics.trading import bars_per_year
 from harness.models import MODELS
 from harness.training import (
     Budget,
@@ -45,7 +44,7 @@ MAX_BATCHES = 4
 TRAIN_EVAL_ROWS = 256
 SEED = 7
 # Sharpe counts, so that the score moves from epoch to epoch even when macro-F1 barely does.
-SCORE_CONFIG = ScoreConfig(sharpe_weight=0.02, f1_weight=1.0)
+SCORE_CONFIG = ScoreConfig(sharpe_weight=0.5, f1_weight=1.0, sharpe_term="psr")
 BUDGET = Budget(max_epochs=EPOCHS, batches_per_epoch=MAX_BATCHES, train_eval_rows=TRAIN_EVAL_ROWS)
 
 
@@ -149,6 +148,7 @@ def test_score_combines_the_val_metrics(trained: Trained) -> None:
             f1_weight=SCORE_CONFIG.f1_weight,
             horizons=SCORE_CONFIG.horizons,
             reduce=SCORE_CONFIG.reduce,  # type: ignore[arg-type]
+            sharpe_term=SCORE_CONFIG.sharpe_term,  # type: ignore[arg-type]
         )
         assert entry[SCORE] == expected
 
@@ -191,14 +191,26 @@ def test_predictions_reproduce_the_best_epochs_val_metrics(
         {h: labels[:, k] for k, h in enumerate(horizons)},
         data.close[rows],
         data.symbols[rows],
-        bars_per_year=bars_per_year(data.timestamps, data.symbols),
+        bars_per_year=data.bars_per_year,  # per symbol, as the epochs annualize
         cost_bps=SCORE_CONFIG.cost_bps,
+        positions=rows,
     )
     expected = trained.result.best["val"]
     for h in horizons:
         assert metrics[h][CONFUSION] == expected[h][CONFUSION]
         assert metrics[h][MACRO_F1] == pytest.approx(expected[h][MACRO_F1], abs=1e-12)
         assert metrics[h][SHARPE] == pytest.approx(expected[h][SHARPE], rel=1e-9, abs=1e-9)
+
+
+def test_the_best_epochs_val_classes_are_kept(trained: Trained, demo_data: PreparedData) -> None:
+    rows, probs = predict_proba(trained.result.net, demo_data, "val")
+    order = np.argsort(rows, kind="stable")
+    kept = trained.result.val_predictions
+    np.testing.assert_array_equal(kept.rows, rows[order])
+    assert kept.classes.dtype == np.int8
+    assert kept.classes.shape == (len(rows), len(demo_data.spec.horizons))
+    for k, h in enumerate(demo_data.spec.horizons):
+        np.testing.assert_array_equal(kept.classes[:, k], probs[h][order].argmax(axis=1))
 
 
 def test_nothing_is_written_to_the_working_folder(trained: Trained) -> None:

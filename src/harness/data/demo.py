@@ -119,6 +119,7 @@ __all__ = [
     "make_demo",
     "make_splits",
     "oracle_macro_f1",
+    "oracle_predictions",
     "read_demo",
     "simulate_bars",
     "symbol_frame",
@@ -542,6 +543,30 @@ def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(f1_score(y_true, y_pred, labels=[-1, 0, 1], average="macro", zero_division=0))
 
 
+def oracle_predictions(
+    data: Path | pd.DataFrame,
+    splits: Mapping[str, np.ndarray] | None = None,
+    *,
+    feature: str = DEMO_PLANTED_FEATURE,
+    horizons: Sequence[int] = HORIZONS,
+) -> dict[int, np.ndarray]:
+    """Predicted labels (-1, 0, 1) of the val rows, in split order, per horizon, of a logistic
+    regression on one feature: multinomial, class-balanced, fit on the train rows. ``data`` is a
+    demo directory or the combined frame (then ``splits`` are required)."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame, sp = _resolve(data, splits)
+    tr, va = np.asarray(sp["train"]), np.asarray(sp["val"])
+    x = frame[feature].to_numpy(dtype=np.float64).reshape(-1, 1)
+    predicted: dict[int, np.ndarray] = {}
+    for h in horizons:
+        y = frame[f"label_{h}"].to_numpy()
+        model = LogisticRegression(class_weight="balanced", max_iter=1000)
+        model.fit(x[tr], y[tr])
+        predicted[h] = model.predict(x[va])
+    return predicted
+
+
 def oracle_macro_f1(
     data: Path | pd.DataFrame,
     splits: Mapping[str, np.ndarray] | None = None,
@@ -549,23 +574,11 @@ def oracle_macro_f1(
     feature: str = DEMO_PLANTED_FEATURE,
     horizons: Sequence[int] = HORIZONS,
 ) -> dict[int, float]:
-    """Val macro-F1 (3 classes) per horizon of a logistic regression on one feature.
-
-    Multinomial, class-balanced, fit on the train rows; ``data`` is a demo directory or the
-    combined frame (then ``splits`` are required).
-    """
-    from sklearn.linear_model import LogisticRegression
-
+    """Val macro-F1 (3 classes) per horizon of ``oracle_predictions``."""
     frame, sp = _resolve(data, splits)
-    tr, va = np.asarray(sp["train"]), np.asarray(sp["val"])
-    x = frame[feature].to_numpy(dtype=np.float64).reshape(-1, 1)
-    scores: dict[int, float] = {}
-    for h in horizons:
-        y = frame[f"label_{h}"].to_numpy()
-        model = LogisticRegression(class_weight="balanced", max_iter=1000)
-        model.fit(x[tr], y[tr])
-        scores[h] = _macro_f1(y[va], model.predict(x[va]))
-    return scores
+    va = np.asarray(sp["val"])
+    predicted = oracle_predictions(frame, sp, feature=feature, horizons=horizons)
+    return {h: _macro_f1(frame[f"label_{h}"].to_numpy()[va], predicted[h]) for h in horizons}
 
 
 def majority_macro_f1(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.calendar import seen_bars_per_year
 from harness.data.contract import Phase1Data
-from harness.metrics import bars_per_year
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class SymbolSummary:
     # starts a new segment at each hole (no return is booked across it).
     holes: dict[str, int]
     skipped_rows: dict[str, int]
+    # From the symbol's train and val timestamps only (data.calendar): what annualizes its Sharpe
+    # ratios in training and in the exported metrics. None for a symbol of the test split alone.
+    bars_per_year: float | None
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,6 @@ class DataSummary:
     n_rows: int
     n_features: int
     horizons: tuple[int, ...]
-    bars_per_year: float
     n_purged: int
     symbols: list[SymbolSummary]
     # horizon -> split -> fraction of rows labelled -1, 0, +1 (train and val only: test is unread)
@@ -45,6 +47,7 @@ def summarize(data: Phase1Data) -> DataSummary:
     ts = frame["timestamp"]
     splits = {"train": data.train, "val": data.val, "test": data.test}
     per_symbol = []
+    rates = seen_bars_per_year(data)
     for s in data.symbols:
         mine = {name: idx[sym[idx] == s] for name, idx in splits.items()}
         rows = np.flatnonzero(sym == s)
@@ -59,6 +62,7 @@ def summarize(data: Phase1Data) -> DataSummary:
                 gap_val_test=_gap(mine["val"], mine["test"]),
                 holes={name: _holes(idx)[0] for name, idx in mine.items()},
                 skipped_rows={name: _holes(idx)[1] for name, idx in mine.items()},
+                bars_per_year=rates.get(s),
             )
         )
     shares = {}
@@ -72,7 +76,6 @@ def summarize(data: Phase1Data) -> DataSummary:
         n_rows=len(frame),
         n_features=len(data.feature_names),
         horizons=data.horizons,
-        bars_per_year=bars_per_year(ts.to_numpy(), sym),
         n_purged=data.n_purged,
         symbols=per_symbol,
         label_shares=shares,

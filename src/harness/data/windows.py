@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from sklearn.preprocessing import StandardScaler
 
+from harness.data.calendar import seen_bars_per_year
 from harness.data.contract import Phase1Data
 from harness.data.spec import DataSpec
 from harness.seeds import mix
@@ -55,6 +56,9 @@ class PreparedData:
     timestamps: np.ndarray  # [N] datetime64
     symbols: np.ndarray  # [N] str
     fingerprint: str
+    # {symbol: bars per year} from the train and val timestamps only (data.calendar): what
+    # annualizes Sharpe in the epoch score and in the exported metrics alike
+    bars_per_year: dict[str, float]
 
     @property
     def device(self) -> torch.device:
@@ -187,6 +191,7 @@ def prepare(
         timestamps=frame["timestamp"].to_numpy(),
         symbols=sym,
         fingerprint=data.fingerprint,
+        bars_per_year=seen_bars_per_year(data),
     )
 
 

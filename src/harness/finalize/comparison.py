@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,8 +23,16 @@ from optuna.trial import TrialState
 
 from harness.data import Phase1Data
 from harness.finalize import layout
-from harness.finalize.report import figure_html, html_page
-from harness.metrics import MACRO_F1, MAX_DRAWDOWN, SHARPE, strategy_returns
+from harness.finalize.report import RELIABILITY, figure_html, html_page
+from harness.metrics import (
+    BRIER,
+    LOG_LOSS,
+    MACRO_F1,
+    MAX_DRAWDOWN,
+    PSR,
+    SHARPE,
+    strategy_returns,
+)
 from harness.models import MODELS
 
 # Phase 2 success criteria (the Phase 2 plan): on some horizon, on validation.
@@ -36,6 +45,11 @@ LOW_CORRELATION, HIGH_CORRELATION = 0.5, 0.8
 
 EQUITY_PNG = "phase2_equity_curves.png"
 CONFUSION_PNG = "phase2_confusion_matrices.png"
+OVERFITTING_PNG = "phase2_overfitting.png"
+
+
+def reliability_png(model: str) -> str:
+    return f"{model}_reliability.png"
 
 
 def optuna_files(model: str) -> dict[str, str]:
@@ -92,6 +106,9 @@ def write_comparison(
     with plt.style.context("default"):  # whatever style Optuna's plots or the caller set
         _equity_plot(reports_dir / EQUITY_PNG, data, reports, probs)
         _confusion_plot(reports_dir / CONFUSION_PNG, data, reports)
+        _overfitting_plot(reports_dir / OVERFITTING_PNG, data, reports)
+        for model, report in reports.items():
+            _reliability_plot(reports_dir / reliability_png(model), data, model, report)
     text = _markdown(reports_dir, data, reports, probs, notes)
     path = layout.resolve(out, layout.COMPARISON)
     _write_text(path, text)
@@ -127,27 +144,48 @@ def _markdown(
         "",
         "## Side by side",
         "",
-        "| model | horizon | accuracy | macro-F1 | Sharpe | max DD | deflated Sharpe | trades "
-        "| train F1 | train/val gap | train time (s) | inference (windows/s) | parameters |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Each model's validation numbers are those of the best of its study's N trials (N "
+        "below), each trial stopped at its best validation epoch: chosen on validation, they "
+        "are optimistic. Read them beside the deflated Sharpe and the PBO.",
+        "",
+        "| model | N trials | horizon | accuracy | macro-F1 | Sharpe | PSR | max DD "
+        "| deflated Sharpe | PBO | trades | train F1 | train/val gap | train time (s) "
+        "| inference (windows/s) | parameters |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for model, r in reports.items():
         for h in horizons:
             m = r["horizons"][str(h)]
             val, train = m["val"], m["train"]
             lines.append(
-                f"| {model} | {h} | {_f(val['accuracy'])} | {_f(val[MACRO_F1])} "
-                f"| {_f(val[SHARPE], '.2f')} | {_f(val[MAX_DRAWDOWN], '.1%')} "
-                f"| {_f(m['deflated_sharpe'])} | {val['n_trades']} | {_f(train[MACRO_F1])} "
+                f"| {model} | {_n_trials(r)} | {h} | {_f(val['accuracy'])} "
+                f"| {_f(val[MACRO_F1])} | {_f(val[SHARPE], '.2f')} | {_f(val.get(PSR))} "
+                f"| {_f(val[MAX_DRAWDOWN], '.1%')} | {_f(m['deflated_sharpe'])} "
+                f"| {_f(m.get('pbo'), '.2f')} | {val['n_trades']} | {_f(train[MACRO_F1])} "
                 f"| {_f(m['train_val_gap'], '.1%')} | {_f(r['training']['seconds'], '.0f')} "
                 f"| {_f(r['inference']['windows_per_second'], ',.0f')} | {r['n_parameters']:,} |"
             )
     lines += [
         "",
-        "Deflated Sharpe: the probability that the best trial's Sharpe ratio is not luck of "
-        "selection among the study's trials (Bailey and López de Prado, 2014). Train/val gap: "
-        "relative drop of macro-F1 from train to validation. Cost: training time of all seeds "
-        "and validation inference speed on the device named in each model's metrics JSON.",
+        "Sharpe: annualized per symbol, the mean of the symbols'. PSR: the probabilistic Sharpe "
+        "ratio of the bar returns, P[true Sharpe > 0], the score's Sharpe term (the same at "
+        "every bar length). Deflated Sharpe: the probability that the val Sharpe beats the best "
+        "of N skill-less trials (Bailey and López de Prado, 2014); N counts every finished "
+        "trial, not independent ones, so it deflates on the strict side. PBO: probability of "
+        "backtest overfitting (Bailey, Borwein, López de Prado and Zhu, 2017): how often the "
+        "trial that is best on half of the validation blocks is at or below the median on the "
+        "other half; 0.5 is a best trial no better than the others, n/a where fewer than two "
+        "trials stored their predictions. Train/val gap: relative drop of macro-F1 from train "
+        "to validation. Cost: training time of all seeds and validation inference speed on the "
+        "device named in each model's metrics JSON.",
+        "",
+        "## Selection: how much of it is luck",
+        "",
+        *_selection_lines(reports, horizons),
+        "",
+        "## Calibration",
+        "",
+        *_calibration_lines(reports, horizons),
         "",
         "## Best model per horizon",
         "",
@@ -173,17 +211,22 @@ def _markdown(
         "",
         f"Validation macro-F1 > {MIN_F1} on some horizon; validation Sharpe > {MIN_SHARPE} on "
         f"some horizon; train/val gap < {MAX_GAP:.0%} on every horizon. Sharpe is annualized "
-        f"with the {_f(_bars_per_year(reports), ',.0f')} bars a year the timestamps show: on "
+        f"per symbol with the bars a year its train and val timestamps show "
+        f"({_bars_per_year(reports)}), the all-symbol figure the mean of the symbols': on "
         "intraday bars a Sharpe of 0.3 is a low bar; read it beside the deflated Sharpe.",
         "",
-        f"| model | F1 > {MIN_F1} | Sharpe > {MIN_SHARPE} | gap < {MAX_GAP:.0%} | all |",
-        "|---|---|---|---|---|",
+        "The validation numbers checked are the best of N trials, epochs selected on "
+        "validation (the selection column says how far to trust them).",
+        "",
+        f"| model | F1 > {MIN_F1} | Sharpe > {MIN_SHARPE} | gap < {MAX_GAP:.0%} | all "
+        "| selection (per horizon) |",
+        "|---|---|---|---|---|---|",
     ]
     for model, r in reports.items():
         checks = criteria(r, horizons)
         cells = " | ".join(f"{'PASS' if ok else 'FAIL'}: {why}" for ok, why in checks)
         verdict = "PASS" if all(ok for ok, _ in checks) else "FAIL"
-        lines.append(f"| {model} | {cells} | **{verdict}** |")
+        lines.append(f"| {model} | {cells} | **{verdict}** | {_selection_cell(r, horizons)} |")
 
     lines += [
         "",
@@ -196,6 +239,16 @@ def _markdown(
         "Validation confusion matrices (rows: true class, share of the row):",
         "",
         f"![confusion matrices]({CONFUSION_PNG})",
+        "",
+        "Probability of backtest overfitting: the logits of the IS-best trial's OOS rank over "
+        "the CSCV splits (left of 0: it fell to or below the median; PBO is that share):",
+        "",
+        f"![overfitting]({OVERFITTING_PNG})",
+        "",
+        "Reliability of the validation probabilities, per model (observed frequency of each "
+        "class against the mean predicted probability, 10 bins; the diagonal is calibrated):",
+        "",
+        *(f"![{m} reliability]({reliability_png(m)})" for m in reports),
         "",
         "Per model: tearsheets `{model}_{h}bar_tearsheet.html`, metrics `{model}_metrics.json`.",
     ]
@@ -212,8 +265,74 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def _bars_per_year(reports: dict[str, dict[str, Any]]) -> float:
-    return float(next(iter(reports.values()))["bars_per_year"])
+def _bars_per_year(reports: dict[str, dict[str, Any]]) -> str:
+    """'MES 72,006, MGC 72,006': each symbol's bars per year, as the metrics JSON gives them."""
+    figures = next(iter(reports.values()))["bars_per_year"]
+    return ", ".join(f"{symbol} {_f(float(v), ',.0f')}" for symbol, v in figures.items())
+
+
+def _n_trials(report: dict[str, Any]) -> str:
+    return str(report.get("selection", {}).get("n_trials", "n/a"))
+
+
+def _pbo(report: dict[str, Any], h: int) -> dict[str, Any]:
+    return dict(report.get("overfitting", {}).get(str(h), {}))
+
+
+def _selection_cell(report: dict[str, Any], horizons: tuple[int, ...]) -> str:
+    """'best of N = 12; DSR 0.99 / 0.87 / 0.41; PBO 0.10 / 0.25 / n/a'."""
+    per = [report["horizons"][str(h)] for h in horizons]
+    dsr = " / ".join(_f(m["deflated_sharpe"], ".2f") for m in per)
+    pbo = " / ".join(_f(m.get("pbo"), ".2f") for m in per)
+    return f"best of N = {_n_trials(report)}; DSR {dsr}; PBO {pbo}"
+
+
+def _selection_lines(reports: dict[str, dict[str, Any]], horizons: tuple[int, ...]) -> list[str]:
+    lines = [
+        "Each exported model is its study's best trial: N trials were run (finished: complete "
+        "or pruned), of which the complete ones stored their validation predictions for the "
+        "PBO. PBO slope: how the best-on-half trial's Sharpe on the other half moves with its "
+        "Sharpe on the first half (negative: a higher first-half figure foretells a lower "
+        "second-half one).",
+        "",
+        "| model | horizon | N trials | complete | in PBO | val Sharpe | deflated Sharpe | PBO "
+        "| PBO slope | PBO rows x blocks |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    notes = []
+    for model, r in reports.items():
+        sel = r.get("selection", {})
+        for h in horizons:
+            m, o = r["horizons"][str(h)], _pbo(r, h)
+            shape = f"{o['rows']} x {o['blocks']}" if "rows" in o else "n/a"
+            lines.append(
+                f"| {model} | {h} | {sel.get('n_trials', 'n/a')} | {sel.get('n_complete', 'n/a')} "
+                f"| {o.get('n_trials', 0)} | {_f(m['val'][SHARPE], '.2f')} "
+                f"| {_f(m['deflated_sharpe'])} | {_f(o.get('pbo'), '.2f')} "
+                f"| {_f(o.get('slope'), '.2f')} | {shape} |"
+            )
+            if o.get("pbo") is None and (reason := o.get("reason")):
+                notes.append(f"{model}, {h}-bar: no PBO, {reason}.")
+    return lines + (["", *sorted(set(notes))] if notes else [])
+
+
+def _calibration_lines(reports: dict[str, dict[str, Any]], horizons: tuple[int, ...]) -> list[str]:
+    lines = [
+        "Proper scoring rules of the class probabilities, lower is better: log-loss (natural "
+        f"log) and Brier score (summed over classes, in [0, 2]). Uniform probabilities score "
+        f"{math.log(3):.3f} and {2 / 3:.3f}.",
+        "",
+        "| model | horizon | val log-loss | val Brier | train log-loss | train Brier |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for model, r in reports.items():
+        for h in horizons:
+            val, train = r["horizons"][str(h)]["val"], r["horizons"][str(h)]["train"]
+            lines.append(
+                f"| {model} | {h} | {_f(val.get(LOG_LOSS))} | {_f(val.get(BRIER))} "
+                f"| {_f(train.get(LOG_LOSS))} | {_f(train.get(BRIER))} |"
+            )
+    return lines
 
 
 def _signal(p: np.ndarray) -> np.ndarray:
@@ -362,6 +481,78 @@ def _confusion_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, A
                 ax.set_ylabel("true")
             if i == len(models) - 1:
                 ax.set_xlabel("predicted")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _overfitting_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, Any]]) -> None:
+    """Per model and horizon: the histogram of the CSCV logits, PBO in the title."""
+    import matplotlib.pyplot as plt
+
+    models, horizons = list(reports), data.horizons
+    fig, axes = plt.subplots(
+        len(models),
+        len(horizons),
+        figsize=(3.6 * len(horizons), 2.8 * len(models)),
+        squeeze=False,
+    )
+    for i, model in enumerate(models):
+        for j, h in enumerate(horizons):
+            ax, o = axes[i, j], _pbo(reports[model], h)
+            logits = o.get("logits") or []
+            if o.get("pbo") is None or not logits:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no PBO: " + textwrap.fill(str(o.get("reason", "not computed")), 36),
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    fontsize=8,
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                values = np.asarray(logits, dtype=np.float64)
+                ax.hist(values, bins=min(40, max(5, len(np.unique(values)))), color="steelblue")
+                ax.axvline(0.0, color="black", linewidth=0.8)
+                ax.set_xlabel("logit of the OOS rank")
+            ax.set_title(
+                f"{model}, {h}-bar: PBO {_f(o.get('pbo'), '.2f')} (N={o.get('n_trials', 0)})",
+                fontsize=9,
+            )
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _reliability_plot(path: Path, data: Phase1Data, model: str, report: dict[str, Any]) -> None:
+    """One panel per horizon: per class, observed frequency against mean predicted probability
+    of the val rows in each probability bin (from the metrics JSON), and the diagonal."""
+    import matplotlib.pyplot as plt
+
+    horizons = data.horizons
+    fig, axes = plt.subplots(1, len(horizons), figsize=(3.6 * len(horizons), 3.4), squeeze=False)
+    for ax, h in zip(axes[0], horizons, strict=True):
+        bins = report["horizons"][str(h)]["val"].get(RELIABILITY)
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
+        if bins:
+            for c, label in enumerate(("short", "flat", "long")):
+                pairs = [
+                    (p, o)
+                    for p, o in zip(bins["mean_predicted"][c], bins["observed"][c], strict=True)
+                    if p is not None and o is not None
+                ]
+                if pairs:
+                    xs, ys = zip(*pairs, strict=True)
+                    ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=label)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{model}, {h}-bar", fontsize=9)
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("observed frequency")
+        ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -30,7 +30,7 @@ import optuna
 import pandas as pd
 import torch
 from optuna.storages import RDBStorage
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 from torch import nn
 
 from harness import FORMAT_VERSION
@@ -46,9 +46,10 @@ from harness.finalize.report import (
     score_split,
     tearsheet_html,
 )
+from harness.finalize.selection import selection_report
 from harness.finalize.staging import Staging
-from harness.metrics import SHARPE, bars_per_year, deflated_sharpe, strategy_returns, train_val_gap
-from harness.search import FINISHED, Recipe, load_study, pick_trial, redact
+from harness.metrics import train_val_gap
+from harness.search import DEFAULT_BLOCKS, Recipe, load_study, pick_trial, redact
 from harness.serialize import dump_json
 from harness.training import (
     FitResult,
@@ -161,8 +162,13 @@ def export_model(
     out: Path,
     seeds: int,
     say: Callable[[str], None],
+    artifacts: Path | None = None,
+    pbo_blocks: int = DEFAULT_BLOCKS,
 ) -> ModelExport:
-    """Retrain the best complete trial of `study_name` and write the model's whole set."""
+    """Retrain the best complete trial of `study_name` and write the model's whole set.
+
+    `artifacts`: the folder the study's trials stored their val predictions in (for the
+    probability of backtest overfitting, `pbo_blocks` blocks); None: none."""
     model, data = recipe.model, recipe.data
     study = load_study(storage, storage_url, study_name, model)
     trial = pick_trial(study, storage_url, model, data)
@@ -194,6 +200,8 @@ def export_model(
             trial=trial,
             storage_url=storage_url,
             member_seeds=member_seeds,
+            artifacts=artifacts,
+            pbo_blocks=pbo_blocks,
         )
         _write_set(stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds)
         files = stage.commit()
@@ -220,12 +228,14 @@ def _evaluate(
     trial: FrozenTrial,
     storage_url: str,
     member_seeds: list[int],
+    artifacts: Path | None,
+    pbo_blocks: int,
 ) -> tuple[dict[str, Any], SplitResult]:
     """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json."""
     model, prepared, budget = recipe.model, recipe.prepared(run), recipe.budget
     horizons = prepared.spec.horizons
     cost = recipe.score.cost_bps
-    bpy = bars_per_year(prepared.timestamps, prepared.symbols)  # as fit annualizes
+    bpy = prepared.bars_per_year  # per symbol, from train and val timestamps: as fit annualizes
     val_rows, val_probs, seconds = _timed_val_predict(net, prepared)
     # A smoke run (capped evaluations) scores as many recent train rows as its epochs did.
     scored = None if budget.eval_batches is None else budget.eval_batches * eval_batch_size(run)
@@ -235,33 +245,24 @@ def _evaluate(
     train = score_split(train_rows_np, train_probs, prepared, bars_per_year=bpy, cost_bps=cost)
     gap = train_val_gap(train.metrics, val.metrics)
 
-    trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    n_trials = sum(t.state in FINISHED for t in trials)
+    selected = selection_report(
+        study.get_trials(deepcopy=False),
+        recipe.data,
+        best_val_pred={h: val.pred(h) for h in horizons},
+        val_rows=val_rows,
+        bars_per_year=bpy,
+        cost_bps=cost,
+        artifacts=artifacts,
+        n_blocks=pbo_blocks,
+    )
     per_horizon: dict[str, Any] = {}
-    trial_sharpes: dict[str, list[float]] = {}
     for h in horizons:
-        sharpes = [
-            float(s)
-            for t in complete
-            if (s := t.user_attrs.get("val_metrics", {}).get(str(h), {}).get(SHARPE)) is not None
-        ]
-        returns = strategy_returns(
-            val.pred(h),
-            prepared.close[val_rows],
-            prepared.symbols[val_rows],
-            cost_bps=cost,
-            positions=val_rows,
-        )
-        # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
-        # complete ones: the conservative reading of Bailey and Lopez de Prado.
-        dsr = deflated_sharpe(returns, sharpes, bars_per_year=bpy, n_trials=max(n_trials, 1))
-        trial_sharpes[str(h)] = sharpes
         per_horizon[str(h)] = {
             "train": train.metrics[h],
             "val": val.metrics[h],
             "train_val_gap": gap[str(h)],
-            "deflated_sharpe": dsr,
+            "deflated_sharpe": selected["deflated_sharpe"][h],
+            "pbo": selected["overfitting"][str(h)]["pbo"],  # overfitting[h] has the details
         }
     first = members(net)[0]
     summary = {
@@ -274,11 +275,8 @@ def _evaluate(
         "data_fingerprint": prepared.fingerprint,
         "horizons": per_horizon,
         "train_val_gap": gap,  # relative macro-F1 drop, (train - val) / train, per horizon
-        "selection": {
-            "n_trials": n_trials,
-            "n_complete": len(complete),
-            "val_sharpes_of_complete_trials": trial_sharpes,
-        },
+        "selection": selected["selection"],
+        "overfitting": selected["overfitting"],
         "training": {
             "seconds": sum(f.seconds for f in fits),
             "seeds": member_seeds,
@@ -302,6 +300,12 @@ def _evaluate(
             "dropped_train_no_history": prepared.dropped["train"],
         },
         "bars_per_year": bpy,
+        "sharpe_note": (
+            "Sharpe ratios are annualized per symbol with its bars_per_year, counted from its "
+            "train and val timestamps only; the all-symbol Sharpe is the mean of the symbols' "
+            "annualized Sharpes (by_symbol gives each). psr is the probabilistic Sharpe ratio of "
+            "the all-symbol bar returns, P[true Sharpe > 0], the same at every bar length."
+        ),
         "cost_bps": cost,
         "score": recipe.score.model_dump(mode="json"),
         "budget": budget.model_dump(mode="json"),

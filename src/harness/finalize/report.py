@@ -27,7 +27,10 @@ from harness.metrics import (
     SHARPE,
     TOTAL_RETURN,
     WIN_RATE,
+    BarsPerYear,
+    calibration_metrics,
     classification_metrics,
+    reliability_bins,
     vectorbt_metrics,
     vectorbt_portfolios,
 )
@@ -35,6 +38,7 @@ from harness.metrics import (
 # False: HTML files load plotly.js from reports/plotly.min.js (written once, ~5 MB), and stay
 # ~0.2-1 MB each. True: each file embeds its own copy (self-contained, ~5 MB more per file).
 INLINE_PLOTLYJS = False
+RELIABILITY = "reliability"  # per horizon: metrics.reliability_bins of the class probabilities
 # vectorbt's portfolio subplots drawn per symbol; net exposure shows long (+1) and short (-1).
 # Its "trades" and "underwater" subplots are left out: they take seconds per plot (a shape per
 # trade) and repeat what orders and drawdowns show.
@@ -59,10 +63,11 @@ def score_split(
     probs: Mapping[int, np.ndarray],
     data: PreparedData,
     *,
-    bars_per_year: float,
+    bars_per_year: BarsPerYear,
     cost_bps: float,
 ) -> SplitResult:
-    """Classification metrics and the vectorbt backtest of each horizon's argmax class."""
+    """Per horizon: classification metrics and the vectorbt backtest of the argmax class, the
+    calibration of the probabilities (log-loss, Brier score) and their reliability bins."""
     labels = data.labels[torch.as_tensor(rows, device=data.device)].cpu().numpy()  # [N, H]
     close, symbols = data.close[rows], data.symbols[rows]
     timestamps = pd.DatetimeIndex(data.timestamps[rows])
@@ -80,7 +85,9 @@ def score_split(
         )
         metrics[h] = {
             **classification_metrics(labels[:, k], pred),
+            **calibration_metrics(labels[:, k], probs[h]),  # log_loss, brier: lower is better
             **vectorbt_metrics(pfs, bars_per_year=bars_per_year),
+            RELIABILITY: reliability_bins(labels[:, k], probs[h]),
         }
         portfolios[h] = pfs
     return SplitResult(rows=rows, probs=dict(probs), metrics=metrics, portfolios=portfolios)

@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.export import ModelExport, export_model, val_index
 from harness.finalize.staging import recover
-from harness.search import Recipe, open_storage
+from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage
 from harness.training import DivergedError
 
 
@@ -42,6 +42,8 @@ def finalize(
     out: Path = Path("results"),
     seeds: int = 1,
     say: Callable[[str], None] = print,
+    artifacts: Path | None = None,
+    pbo_blocks: int = DEFAULT_BLOCKS,
 ) -> FinalizeReport:
     """Retrain each model's best complete trial and export its files (DESIGN.md section 6).
 
@@ -49,6 +51,9 @@ def finalize(
     the caps of a smoke search); `study_names` maps each model to its study in `storage`.
     `seeds` > 1 trains that many members (seeds seed_for(study seed, trial) + 0..K-1) and
     exports their mean probabilities. Validation predictions always cover every validation row.
+    `artifacts`: where the trials stored their val predictions (default as the search:
+    $HARNESS_ARTIFACTS, else artifacts/ beside a SQLite storage); each model's metrics JSON gives
+    the probability of backtest overfitting over them, with `pbo_blocks` blocks.
 
     Each model's set is written whole or not at all; one model's failure (no study, no complete
     trial, another dataset, diverged training) does not stop the others. The comparison report
@@ -57,6 +62,8 @@ def finalize(
     """
     if seeds < 1:
         raise HarnessError(f"--seeds must be >= 1, got {seeds}")
+    if pbo_blocks < 2 or pbo_blocks % 2:
+        raise HarnessError(f"--pbo-blocks must be even and >= 2, got {pbo_blocks}")
     if not recipes:
         raise HarnessError("finalize needs at least one model")
     data = recipes[0].data
@@ -69,6 +76,7 @@ def finalize(
     check_out(out, data)
     recover(out, say=say)
     backend = open_storage(storage)
+    stored_in = artifacts_dir(storage, artifacts)
 
     exported: dict[str, ModelExport] = {}
     errors: dict[str, str] = {}
@@ -83,6 +91,8 @@ def finalize(
                 out=out,
                 seeds=seeds,
                 say=say,
+                artifacts=stored_in,
+                pbo_blocks=pbo_blocks,
             )
         except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
             errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"

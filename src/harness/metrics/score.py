@@ -8,10 +8,11 @@ The score's Sharpe term (`sharpe_term`) is either
 - ``"psr"``: the probabilistic Sharpe ratio of the horizon's bar returns (``trading.
   probabilistic_sharpe``, Bailey and López de Prado 2012), a probability in [0, 1] on macro-F1's
   scale that means the same at every bar spacing: the same bar returns score the same whether
-  the bars are 5 minutes or a day long. The term to select models by.
+  the bars are 5 minutes or a day long. The term to select models by, and the default of the
+  objective's score (``training.ScoreConfig``).
 - ``"annualized"``: the annualized Sharpe ratio, unbounded and scaled by sqrt(bars per year), so
-  a weight tuned on daily bars means something else on 5-minute bars. Today's default, kept for
-  the callers that use it; reports show it either way.
+  a weight tuned on daily bars means something else on 5-minute bars. The default of these
+  functions, kept for the callers that use it; reports show it either way.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def combine_score(
     `per_horizon`: ``evaluate_split``'s result (or any {h: {"sharpe" or "psr", "macro_f1",
     ...}}). ``reduce="min"`` scores a trial by its worst horizon, ``"max"`` by its best.
     `sharpe_term`: ``"psr"`` (S_h = the probabilistic Sharpe ratio of the horizon's bar returns,
-    in [0, 1]: one meaning at every bar spacing) or ``"annualized"`` (S_h = annualized Sharpe;
-    the default, today's behaviour).
+    in [0, 1]: one meaning at every bar spacing; what ``ScoreConfig`` passes by default) or
+    ``"annualized"`` (S_h = annualized Sharpe; this function's default).
     """
     if reduce not in _REDUCE:
         raise ValueError(f"reduce must be one of {sorted(_REDUCE)}, got {reduce!r}")

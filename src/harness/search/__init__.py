@@ -4,8 +4,18 @@
   the one call behind `harness train`, a search trial and a finalize member.
 - ``prepare_search`` / ``run_search``: resumable, parallel workers on one study.
 - ``open_storage``, ``load_study``, ``pick_trial``, ``best_trial``: studies and their trials.
+- ``artifacts_dir``, ``stored_val_classes``, ``overfitting``: each complete trial's val
+  predictions in Optuna's artifact store, and the probability of backtest overfitting they give.
 """
 
+from harness.search.artifacts import (
+    ARTIFACTS_ENV,
+    DEFAULT_BLOCKS,
+    artifacts_dir,
+    overfitting,
+    stored_val_classes,
+    study_overfitting,
+)
 from harness.search.display import SearchDisplay, status_table
 from harness.search.objective import Objective, ObjectiveSpec, load_objective
 from harness.search.recipe import Recipe
@@ -31,6 +41,8 @@ from harness.search.study import (
 )
 
 __all__ = [
+    "ARTIFACTS_ENV",
+    "DEFAULT_BLOCKS",
     "FINISHED",
     "Objective",
     "ObjectiveSpec",
@@ -43,6 +55,7 @@ __all__ = [
     "StorageError",
     "StudyMismatch",
     "StudyNotFound",
+    "artifacts_dir",
     "best_trial",
     "default_study_name",
     "load_objective",
@@ -50,10 +63,13 @@ __all__ = [
     "load_study",
     "n_finished",
     "open_storage",
+    "overfitting",
     "pick_trial",
     "prepare_search",
     "project_file",
     "redact",
     "run_search",
     "status_table",
+    "stored_val_classes",
+    "study_overfitting",
 ]

@@ -1,7 +1,7 @@
 """What a trial optimizes (objectives/{model}.yaml) and the one generic objective for every model.
 
 model: patchtst
-score:   {sharpe_weight: 0.02, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}   # ScoreConfig
+score:   {sharpe_term: psr, sharpe_weight: 0.1, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}
 budget:  {max_epochs: 30, patience: 5, batches_per_epoch: 400, train_eval_rows: 8192}  # Budget
 demo_budget: {...}          # replaces budget on the embedded demo dataset
 pruner:  {type: median, n_startup_trials: 5, n_warmup_steps: 2}
@@ -21,7 +21,9 @@ from optuna_integration import PyTorchLightningPruningCallback
 from pydantic import Field
 
 from harness.data import Phase1Data
+from harness.errors import HarnessError
 from harness.metrics import SCORE, train_val_gap
+from harness.search.artifacts import store_val_predictions
 from harness.search.space import parse_yaml
 from harness.serialize import jsonable
 from harness.training import Budget, DivergedError, ScoreConfig, seed_for
@@ -124,6 +126,9 @@ class Objective:
 
     recipe: Recipe
     seed: int  # the study seed: each trial trains with seed_for(seed, trial.number)
+    # Where a complete trial stores its best epoch's val classes (search.artifacts), for the
+    # probability of backtest overfitting; None: nowhere.
+    artifacts: Path | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         run = self.recipe.space.suggest(trial)
@@ -155,4 +160,11 @@ class Objective:
         trial.set_user_attr("val_metrics", jsonable(best["val"]))
         trial.set_user_attr("train_metrics", jsonable(best.get("train", {})))
         trial.set_user_attr("train_val_gap", train_val_gap(best.get("train", {}), best["val"]))
+        if self.artifacts is not None:
+            try:
+                store_val_predictions(
+                    trial, result.val_predictions, self.recipe.data.val, self.artifacts
+                )
+            except (OSError, HarnessError) as exc:  # the trial trained: keep it, say why
+                trial.set_user_attr("val_predictions_error", f"{type(exc).__name__}: {exc}")
         return result.score

@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness import DEFAULT_STORAGE
 from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
+from harness.search.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
 from harness.search.objective import Objective
 from harness.search.recipe import Recipe
 from harness.search.study import HEARTBEAT_SECONDS, check_study, n_finished, open_storage
@@ -45,6 +46,7 @@ class SearchRequest:
     timeout: float | None = None
     seed: int = 0
     caps: Caps = field(default_factory=Caps)
+    artifacts: Path | None = None  # None: $HARNESS_ARTIFACTS, else artifacts/ beside SQLite
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Prepared:
     request: SearchRequest
     study_name: str
     recipe: Recipe
+    artifacts: Path | None = None  # where complete trials store their val predictions
 
 
 def default_study_name(model: str, data: Phase1Data) -> str:
@@ -80,7 +83,16 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         study_name=name, storage=storage, direction="maximize", load_if_exists=True
     )
     check_study(study, expected_attrs(recipe))
-    return Prepared(request=request, study_name=name, recipe=recipe)
+    artifacts = artifacts_dir(request.storage, request.artifacts)
+    if artifacts is None:
+        say(
+            "note: trials will not store their val predictions, so finalize cannot give the "
+            "probability of backtest overfitting: pass --artifacts DIR (a folder every worker "
+            f"shares) or set ${ARTIFACTS_ENV}."
+        )
+    else:
+        open_artifacts(artifacts)  # a folder that cannot be made is an error now, not per trial
+    return Prepared(request=request, study_name=name, recipe=recipe, artifacts=artifacts)
 
 
 def expected_attrs(recipe: Recipe) -> dict[str, str]:
@@ -153,7 +165,7 @@ def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
 def _run_trials(prepared: Prepared, worker: int) -> None:
     request = prepared.request
     recipe = prepared.recipe
-    objective = Objective(recipe, seed=request.seed)
+    objective = Objective(recipe, seed=request.seed, artifacts=prepared.artifacts)
     storage = open_storage(request.storage)
     study = optuna.load_study(
         study_name=prepared.study_name,

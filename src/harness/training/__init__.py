@@ -22,7 +22,7 @@ from harness.training.fit import (
     predict_proba,
     seed_for,
 )
-from harness.training.module import DivergedError, Phase2Module, weighted_loss
+from harness.training.module import DivergedError, Phase2Module, ValPredictions, weighted_loss
 from harness.training.report import EpochLog, epoch_line, epoch_table_header, epoch_table_row
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "RunConfig",
     "ScoreConfig",
     "TrainConfig",
+    "ValPredictions",
     "config_keys",
     "device_for_training",
     "epoch_line",

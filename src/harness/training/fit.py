@@ -20,11 +20,11 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
 from harness.data import PreparedData, Split, WindowLoader, logits_key
-from harness.metrics import SCORE, bars_per_year
+from harness.metrics import SCORE
 from harness.models import MODELS
 from harness.seeds import mix
 from harness.training.config import Budget, RunConfig, ScoreConfig
-from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module
+from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module, ValPredictions
 
 EVAL_BATCH = 512
 """Rows per evaluation batch at least (no gradients: larger batches are cheaper)."""
@@ -38,6 +38,7 @@ class FitResult:
     epochs: int  # epochs run
     history: list[dict[str, Any]]  # per epoch: losses, lr, score, train/val metrics per horizon
     seconds: float
+    val_predictions: ValPredictions  # the best epoch's predicted classes of the val rows
 
     @property
     def best(self) -> dict[str, Any]:
@@ -45,12 +46,14 @@ class FitResult:
 
 
 class KeepBest(Callback):
-    """Holds a copy of the weights of the best-scoring epoch (in memory: no checkpoint files)."""
+    """Holds a copy of the weights of the best-scoring epoch (in memory: no checkpoint files)
+    and the val classes it predicted."""
 
     def __init__(self) -> None:
         self.score = -math.inf
         self.epoch = -1
         self.state: dict[str, torch.Tensor] | None = None
+        self.val_predictions: ValPredictions | None = None
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         # The history holds the exact score; Lightning's logged copy is float32.
@@ -64,6 +67,7 @@ class KeepBest(Callback):
         if math.isfinite(value) and value > self.score:
             self.score, self.epoch = value, module.current_epoch
             self.state = copy.deepcopy(module.net.state_dict())
+            self.val_predictions = module.val_predictions
 
 
 class EpochReport(Callback):
@@ -136,7 +140,7 @@ def fit(
         config=run.train,
         score=score,
         budget=budget,
-        bars_per_year=bars_per_year(data.timestamps, data.symbols),
+        bars_per_year=data.bars_per_year,  # per symbol, from train and val timestamps only
     )
     keep = KeepBest()
     train_loader = data.loader(
@@ -180,7 +184,7 @@ def fit(
         )
         trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=eval_loaders)
     seconds = time.perf_counter() - start
-    if keep.state is None:
+    if keep.state is None or keep.val_predictions is None:
         raise DivergedError("no epoch produced a finite validation score")
     net.load_state_dict(keep.state)
     net.eval()
@@ -191,6 +195,7 @@ def fit(
         epochs=len(module.history),
         history=module.history,
         seconds=seconds,
+        val_predictions=keep.val_predictions,
     )
 
 

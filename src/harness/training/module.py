@@ -8,6 +8,7 @@ under the name the pruning callback and the objective read (``metrics.SCORE``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import lightning.pytorch as pl
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.data import Batch, PreparedData, logits_key
-from harness.metrics import SCORE, combine_score, evaluate_split
+from harness.metrics import SCORE, BarsPerYear, combine_score, evaluate_split
 from harness.training.config import Budget, ScoreConfig, TrainConfig
 
 VAL_LOSS = "val_loss"
@@ -27,6 +28,15 @@ EVAL_SPLITS = ("val", "train")  # validation dataloader 0 and 1
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or inf."""
+
+
+@dataclass(frozen=True)
+class ValPredictions:
+    """The classes one epoch predicted for the val rows it evaluated (the probability of
+    backtest overfitting compares trials on them, row by row)."""
+
+    rows: np.ndarray  # [N] int64 frame positions, ascending
+    classes: np.ndarray  # [N, H] int8 predicted class per horizon (0 short, 1 flat, 2 long)
 
 
 def weighted_loss(
@@ -72,7 +82,7 @@ class Phase2Module(pl.LightningModule):
         config: TrainConfig,
         score: ScoreConfig,
         budget: Budget,
-        bars_per_year: float,
+        bars_per_year: BarsPerYear,
     ) -> None:
         super().__init__()
         self.net = net
@@ -86,6 +96,7 @@ class Phase2Module(pl.LightningModule):
         weights = balanced_class_weights(data) if config.class_weights == "balanced" else None
         self.register_buffer("class_weights", weights, persistent=False)
         self.history: list[dict[str, Any]] = []  # one entry per epoch, see on_validation_epoch_end
+        self.val_predictions: ValPredictions | None = None  # of the last epoch evaluated
         self._collected: dict[int, list[tuple[torch.Tensor, torch.Tensor, float, int]]] = {}
 
     def forward(self, x: torch.Tensor, symbol: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -127,6 +138,9 @@ class Phase2Module(pl.LightningModule):
             pred = torch.cat([p[1] for p in parts]).cpu().numpy()
             entry[f"{split}_eval_loss"] = sum(p[2] for p in parts) / sum(p[3] for p in parts)
             entry[split] = self.evaluate(rows, pred)
+            if split == "val":
+                order = np.argsort(rows, kind="stable")
+                self.val_predictions = ValPredictions(rows[order], pred[order].astype(np.int8))
         self._collected = {}
         if "val" not in entry:
             return
@@ -136,6 +150,7 @@ class Phase2Module(pl.LightningModule):
             f1_weight=self.score.f1_weight,
             horizons=self.score.horizons,
             reduce=self.score.reduce,
+            sharpe_term=self.score.sharpe_term,
         )
         entry[SCORE] = score
         entry[VAL_LOSS] = entry["val_eval_loss"]

@@ -1,0 +1,135 @@
+"""How much of a model's val numbers is luck of selection: what metrics.json says about it.
+
+The exported model is the best of a study's N trials, each stopped at its best val epoch: its
+val numbers were chosen on val and are optimistic. Two corrections, per horizon:
+
+- the deflated Sharpe ratio (``metrics.deflated_sharpe``): the probability that the retrained
+  best trial's val Sharpe beats the best of N skill-less trials, N every finished trial
+  (complete or pruned: all were tried) and the spread of Sharpe ratios taken from the complete
+  ones, per bar. N counts trials, not independent ones: trials a sampler clusters around one
+  optimum are fewer independent tries, so the deflation is on the strict side.
+- the probability of backtest overfitting (``search.overfitting``, CSCV) over the complete
+  trials' stored val predictions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from harness.data import Phase1Data
+from harness.metrics import BY_SYMBOL, SHARPE, deflated_sharpe, sharpe_ratio, strategy_returns
+from harness.search import FINISHED, overfitting, stored_val_classes
+from harness.search.artifacts import NOT_PREDICTED
+
+PBO_NOTE = (
+    "probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu): the "
+    "complete trials' per-row val strategy returns of each horizon on the rows all of them "
+    "predicted, cut into `blocks` blocks; in each of the C(blocks, blocks/2) splits the trial "
+    "with the best Sharpe on half of the blocks is ranked on the other half; pbo = the share of "
+    "splits where it lands at or below the median. About 0.5: the best val trial is no better "
+    "than the rest out of sample; near 0: its edge holds."
+)
+
+
+def _per_bar_from_metrics(metrics: dict[str, Any], bpy: dict[str, float]) -> float | None:
+    """A trial's val Sharpe per bar from its stored metrics: the mean over symbols of each
+    symbol's annualized Sharpe over the square root of its bars per year."""
+    by_symbol = metrics.get(BY_SYMBOL)
+    if not by_symbol or any(s not in bpy for s in by_symbol):
+        return None
+    return float(np.mean([m[SHARPE] / math.sqrt(bpy[s]) for s, m in by_symbol.items()]))
+
+
+def _per_bar_from_classes(
+    classes: np.ndarray, data: Phase1Data, *, cost_bps: float
+) -> float | None:
+    """A trial's val Sharpe per bar from its stored classes [N_val] of one horizon: the Sharpe
+    of the combined account's bar returns on the rows it predicted (the series whose Sharpe the
+    best trial's deflated Sharpe deflates)."""
+    mine = classes != NOT_PREDICTED
+    if mine.sum() < 2:
+        return None
+    rows = data.val[mine]
+    returns = strategy_returns(
+        classes[mine],
+        data.frame["close"].to_numpy(np.float64)[rows],
+        data.frame["symbol"].astype(str).to_numpy()[rows],
+        cost_bps=cost_bps,
+        positions=rows,
+    )
+    return sharpe_ratio(returns, bars_per_year=1.0)
+
+
+def selection_report(
+    trials: Sequence[FrozenTrial],
+    data: Phase1Data,
+    *,
+    best_val_pred: dict[int, np.ndarray],
+    val_rows: np.ndarray,
+    bars_per_year: dict[str, float],
+    cost_bps: float,
+    artifacts: Path | None,
+    n_blocks: int,
+) -> dict[str, Any]:
+    """``{"selection": ..., "deflated_sharpe": {h: ...}, "overfitting": {h: ...}}``.
+
+    `best_val_pred`: the exported model's predicted val classes per horizon [N], rows
+    `val_rows` (frame positions, in order); `artifacts`: the folder the trials stored their
+    predictions in (None: none), `n_blocks`: S of the PBO.
+    """
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    n_trials = sum(t.state in FINISHED for t in trials)
+    stored = stored_val_classes(complete, data, artifacts)
+    close = data.frame["close"].to_numpy(np.float64)
+    symbols = data.frame["symbol"].astype(str).to_numpy()
+    dsr: dict[int, float] = {}
+    spread: dict[str, list[float]] = {}
+    for k, h in enumerate(data.horizons):
+        sharpes = []
+        for t in complete:
+            if t.number in stored:
+                value = _per_bar_from_classes(stored[t.number][:, k], data, cost_bps=cost_bps)
+            else:
+                metrics = t.user_attrs.get("val_metrics", {}).get(str(h), {})
+                value = _per_bar_from_metrics(metrics, bars_per_year)
+            if value is not None:
+                sharpes.append(value)
+        returns = strategy_returns(
+            best_val_pred[h],
+            close[val_rows],
+            symbols[val_rows],
+            cost_bps=cost_bps,
+            positions=val_rows,
+        )
+        # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
+        # complete ones: the conservative reading of Bailey and Lopez de Prado.
+        dsr[h] = deflated_sharpe(returns, sharpes, bars_per_year=1.0, n_trials=max(n_trials, 1))
+        spread[str(h)] = sharpes
+    overfit = overfitting(
+        stored, data, cost_bps=cost_bps, n_blocks=n_blocks, n_complete=len(complete)
+    )
+    return {
+        "selection": {
+            "n_trials": n_trials,
+            "n_complete": len(complete),
+            "n_with_val_predictions": len(stored),
+            "note": (
+                f"The val numbers are those of the best of {n_trials} trials (the highest val "
+                "score), each stopped at its best val epoch: selected on val, they are "
+                "optimistic. deflated_sharpe (per horizon) is the probability that the val "
+                f"Sharpe beats the best of N = {n_trials} skill-less trials; N counts trials, "
+                "not independent ones. overfitting (per horizon) is the probability of backtest "
+                "overfitting of picking the best trial."
+            ),
+            "overfitting_note": PBO_NOTE,
+            "per_bar_val_sharpes_of_complete_trials": spread,
+        },
+        "deflated_sharpe": dsr,
+        "overfitting": {str(h): overfit[h] for h in data.horizons},
+    }
