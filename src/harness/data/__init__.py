@@ -11,7 +11,15 @@ from pathlib import Path
 
 from harness.data.contract import DataError, Phase1Data, PurgeWarning, has_phase1_data, load_phase1
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
-from harness.data.windows import Batch, PreparedData, Split, WindowEnd, WindowLoader, prepare
+from harness.data.windows import (
+    Batch,
+    PreparedData,
+    Split,
+    WindowEnd,
+    WindowLoader,
+    check_windows,
+    prepare,
+)
 
 __all__ = [
     "N_CLASSES",
@@ -25,6 +33,7 @@ __all__ = [
     "WindowEnd",
     "WindowLoader",
     "cache_dir",
+    "check_windows",
     "demo_root",
     "has_phase1_data",
     "load_dataset",
