@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness import DEFAULT_STORAGE, MODEL_NAMES
 from harness.errors import HarnessError
@@ -20,35 +22,114 @@ if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for t
     from harness.data import Phase1Data
     from harness.training import Caps
 
-console = Console()
-errors = Console(stderr=True)
+# Markup off: study names, paths and params are printed as they are ("x[/]y" is a name).
+console = Console(markup=False)
+errors = Console(stderr=True, markup=False)
+
+# What Ctrl-C leaves behind, per command; the line goes on with the command that resumes.
+INTERRUPTED = {
+    "search": "the running trial is marked failed, finished trials are kept. Resume with",
+    "train": "training stopped; the log holds the epochs it finished. Run it again with",
+    "finalize": "models exported before it are complete, the one in training was not written. "
+    "Resume with",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        _error(str(exc))
+        return 2
     # Library warnings (a purge, say) are for the user: one line, no source location.
     warnings.formatwarning = lambda message, category, *_a, **_k: f"warning: {message}\n"
     try:
         return args.run(args) or 0
     except HarnessError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _error(str(exc))
+        return 2
+    except OSError as exc:  # a path the user gave that cannot be written or read
+        where = f": {exc.filename}" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
         return 2
     except KeyboardInterrupt:
-        errors.print("interrupted.", highlight=False)
+        errors.print(_interrupted(argv), highlight=False, soft_wrap=True)
         return 130
 
 
+def _error(message: str) -> None:
+    errors.print(Text("error:", style="bold red"), message, highlight=False, soft_wrap=True)
+
+
+def _interrupted(argv: list[str]) -> str:
+    """One line: what Ctrl-C left, and the command that resumes (its password redacted)."""
+    from harness.search.study import redact
+
+    shown = [_redact_arg(a, redact) for a in argv]
+    note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
+    left = INTERRUPTED.get(argv[0] if argv else "", "stopped. Run it again with")
+    return f"interrupted: {left}: harness {shlex.join(shown)}{note}"
+
+
+def _redact_arg(arg: str, redact: Callable[[str], str]) -> str:
+    flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    hidden = redact(value) if "://" in value else value
+    return f"{flag}{sep}{hidden}" if hidden != value and "***" in hidden else arg
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line and exit code 2, as every other bad input (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
+        return value
+
+    return whole_number
+
+
+def _port(text: str) -> int:
+    value = int(text) if text.lstrip("+-").isdigit() else 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 1 to 65535, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+POSITIVE, SEED = _at_least(1), _at_least(0)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="harness", description="Phase 2 search harness: tune, finalize, export."
-    )
+    parser = _Parser(prog="harness", description="Phase 2 search harness: tune, finalize, export.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo-data", help="write a synthetic Phase 1 dataset")
     p.add_argument("--out", type=Path, required=True, help="folder to write data/ and config/ into")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--days", type=int, default=None, help="trading days per symbol")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--days", type=POSITIVE, default=None, help="trading days per symbol")
     p.set_defaults(run=_demo_data)
 
     p = sub.add_parser("check-data", help="validate a Phase 1 dataset and summarize it")
@@ -66,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value (repeatable), e.g. --set learning_rate=3e-4",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument(
         "--log",
         type=Path,
@@ -84,17 +165,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--trials",
-        type=int,
+        type=POSITIVE,
         default=50,
         help="finished trials the study should hold (a rerun completes the rest)",
     )
     _data_arg(p)
     _storage_args(p)
-    p.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
+    p.add_argument("--jobs", type=POSITIVE, default=1, help="worker processes on this machine")
     p.add_argument(
-        "--timeout", type=float, default=None, help="stop starting trials after S seconds"
+        "--timeout", type=_seconds, default=None, help="stop starting trials after S seconds"
     )
-    p.add_argument("--seed", type=int, default=0, help="study seed (sampler, trial seeds)")
+    p.add_argument("--seed", type=SEED, default=0, help="study seed (sampler, trial seeds)")
     _caps_args(p)
     p.add_argument("--space", type=Path, default=None, help="default: search_spaces/{model}.yaml")
     p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
@@ -108,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
     p.add_argument(
         "--seeds",
-        type=int,
+        type=POSITIVE,
         default=1,
         help="train K seeds of the best config and average their probabilities",
     )
@@ -130,6 +211,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-results", help="check a results folder as Phase 3 would")
     p.add_argument("--out", type=Path, default=Path("results"), help="default: results/")
+    p.add_argument(
+        "--model",
+        default=None,
+        choices=(*MODEL_NAMES, "all"),
+        help="a model, or all (every one required); default: each model exported in --out",
+    )
     _data_arg(p)
     p.set_defaults(run=_verify)
 
@@ -168,16 +255,16 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dashboard", help="optuna-dashboard on the storage, bound to localhost")
     p.add_argument("--storage", default=DEFAULT_STORAGE)
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=_port, default=8080)
     p.set_defaults(run=_dashboard)
     return parser
 
 
 def _caps_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--epochs", type=int, default=None, help="cap epochs (smoke runs)")
+    p.add_argument("--epochs", type=POSITIVE, default=None, help="cap epochs (smoke runs)")
     p.add_argument(
         "--max-batches",
-        type=int,
+        type=POSITIVE,
         default=None,
         help="cap batches per epoch and per evaluation (smoke runs)",
     )
@@ -231,6 +318,8 @@ def _load(args: argparse.Namespace) -> Phase1Data:
 def _demo_data(args: argparse.Namespace) -> int:
     from harness.data.demo import DEFAULT_DAYS, make_demo
 
+    if args.out.exists() and not args.out.is_dir():
+        raise HarnessError(f"--out {args.out}: is a file; give a folder")
     info = make_demo(args.out, seed=args.seed, days=args.days or DEFAULT_DAYS)
     console.print(f"wrote {info}", highlight=False)
     return 0
@@ -242,8 +331,9 @@ def _check_data(args: argparse.Namespace) -> int:
 
     s = summarize(data)
     console.print(
-        f"[bold]{s.root}[/]: {s.n_rows} rows, {s.n_features} features, horizons "
-        f"{', '.join(map(str, s.horizons))}",
+        Text(str(s.root), style="bold"),
+        f": {s.n_rows} rows, {s.n_features} features, horizons {', '.join(map(str, s.horizons))}",
+        sep="",
         highlight=False,
         soft_wrap=True,
     )
@@ -385,17 +475,8 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
     )
     prepared = prepare_search(request, say=_say)
     display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
-    try:
-        with display:
-            trials = run_search(prepared, on_trial=display.trial_done, on_tick=display.tick)
-    except KeyboardInterrupt:
-        errors.print(
-            f"interrupted: the running trial is marked failed, finished trials are kept. "
-            f"Run the same command to finish the remaining trials of {prepared.study_name!r}.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 130
+    with display:  # Ctrl-C: main() says how to resume
+        trials = run_search(prepared, on_trial=display.trial_done, on_tick=display.tick)
     display.summary(trials)
     return 0
 
@@ -456,11 +537,15 @@ def _overfit(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from harness.finalize import verify_results
 
-    problems = verify_results(args.out, _load(args))
+    models = None if args.model is None else MODEL_NAMES if args.model == "all" else (args.model,)
+    problems = verify_results(args.out, _load(args), models=models)
     if problems:
         errors.print("\n".join(problems), highlight=False, soft_wrap=True)
         return 1
-    _say(f"{args.out}: every file is present, aligned with the validation split and reproducible.")
+    _say(
+        f"{args.out}: every file is present, matches its manifest, aligned with the validation "
+        "split and reproducible."
+    )
     return 0
 
 

@@ -43,7 +43,9 @@ def test_criteria_fail_honestly(values: tuple[list, list, list], failed: int) ->
 
 def test_optuna_plots_without_enough_trials_for_importances_say_so(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
-    study = optuna.create_study(study_name="one", storage=open_storage(url), direction="maximize")
+    study = optuna.create_study(
+        study_name="one", storage=open_storage(url, create=True), direction="maximize"
+    )
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
 
     note = write_optuna_plots(tmp_path, "nhits", url, "one")

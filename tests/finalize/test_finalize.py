@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+import harness
 from harness.data import prepare
 from harness.data.calendar import seen_bars_per_year
 from harness.errors import HarnessError
@@ -372,4 +373,70 @@ def test_verify_results_names_each_broken_file(
     assert about("patchtst_val_probs_20.npy", "shape")
     assert about("val_index.parquet", "symbols differ")
     assert about(".tmp-tft-1-x", "unfinished export")
-    assert len(problems) == 7, problems
+    for changed in (
+        "nhits_final.pth",
+        "tft_val_probs_5",
+        "tft_val_probs_1",
+        "patchtst_val_probs_20",
+    ):
+        assert about(changed, "changed since export"), changed
+    assert about("val_index.parquet", "nhits_manifest.json, tft_manifest.json, patchtst_manifest")
+    assert len(problems) == 12, problems
+
+
+def test_verify_results_names_a_replaced_pickle_broken_json_and_missing_files(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path
+) -> None:
+    out = Path(shutil.copytree(exported.out, tmp_path / "results"))
+    (out / layout.scaler("nhits")).write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")  # never loaded
+    with (out / layout.metrics("tft")).open("a") as f:
+        f.write("{")
+    (out / layout.tearsheet("patchtst", 5)).unlink()
+    (out / layout.training_log("patchtst")).unlink()
+    (out / layout.manifest("patchtst")).write_text("[]")
+
+    problems = verify_results(out, searched.data)
+
+    assert problems == [
+        f"{out / layout.metrics('tft')}: not valid JSON (Extra data: line "
+        + problems[0].split("Extra data: line ")[1],
+        f"{out / layout.tearsheet('patchtst', 5)}: missing",
+        f"{out / layout.training_log('patchtst')}: missing",
+        f"{out / layout.manifest('patchtst')}: not a manifest (TypeError: list indices must be "
+        "integers or slices, not str)",
+        f"{out / layout.scaler('nhits')}: changed since export (size or SHA-256 differ from "
+        "nhits_manifest.json)",
+        f"{out / layout.metrics('tft')}: changed since export (size or SHA-256 differ from "
+        "tft_manifest.json)",
+    ]
+
+
+def test_the_manifest_and_the_scaler_json_describe_the_set(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    out = exported.out
+    for model in MODELS:
+        manifest = json.loads((out / layout.manifest(model)).read_text())
+        assert manifest["format_version"] == harness.FORMAT_VERSION
+        files = layout.model_files(model, searched.data.horizons, interpretable=model == "tft")
+        assert sorted(manifest["files"]) == sorted(files)
+        for relative, record in manifest["files"].items():
+            assert record["size"] == (out / relative).stat().st_size
+        scaler = json.loads((out / layout.scaler_json(model)).read_text())
+        _, meta = load_model(out / layout.checkpoint(model))
+        assert scaler["feature_names"] == list(searched.data.feature_names)
+        np.testing.assert_array_equal(scaler["mean"], meta.scaler_mean)  # exact: JSON keeps
+        np.testing.assert_array_equal(scaler["scale"], meta.scaler_std)  # every float64 digit
+
+
+def test_verify_checks_the_models_in_the_folder_or_those_named(
+    partial: FinalizeError, searched: Searched
+) -> None:
+    out = partial.report.out  # patchtst only
+    assert verify_results(out, searched.data) == []
+    problems = verify_results(out, searched.data, models=MODELS)
+    assert f"{out / layout.manifest('nhits')}: missing" in " ".join(problems)
+    assert any("tft_final.pth: missing" in p for p in problems)
+    assert verify_results(out.parent / "empty", searched.data) == [
+        f"{out.parent / 'empty'}: no model exported here (finalize writes one)"
+    ]

@@ -11,9 +11,16 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.data import load_phase1
-from harness.search import Objective, ObjectiveSpec, Recipe, SearchSpace, StudyMismatch
+from harness.search import (
+    Objective,
+    ObjectiveSpec,
+    Recipe,
+    SearchSpace,
+    StudyMismatch,
+    WorkerWarning,
+)
 from harness.search.run import expected_attrs
-from harness.search.study import check_study
+from harness.search.study import check_study, check_worker
 from tests.conftest import HORIZONS, tiny_frames, tiny_splits, write_dataset
 
 SPACE: dict[str, Any] = {
@@ -121,3 +128,43 @@ def test_a_study_of_an_older_harness_is_refused_naming_the_fix(tiny_dataset: Pat
     with pytest.raises(StudyMismatch, match="older harness") as info:
         check_study(study, attrs)
     assert "--study NEW_NAME" in str(info.value)
+
+
+def test_a_trial_that_raises_stores_the_type_and_message(
+    tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*_: Any, **__: Any) -> None:
+        raise RuntimeError("no val row with a full window\nsecond line")
+
+    monkeypatch.setattr(Recipe, "train", boom)
+    study = optimize(recipe(tiny_dataset), 1)
+    assert study.trials[0].state == TrialState.FAIL
+    reason = study.trials[0].user_attrs["fail_reason"]
+    assert reason == "RuntimeError: no val row with a full window\nsecond line"
+
+
+def test_every_trial_records_the_worker_that_made_it(tiny_dataset: Path) -> None:
+    r = recipe(tiny_dataset)
+    study = optimize(r, 1)
+    worker = study.trials[0].user_attrs["worker"]
+    assert worker == r.worker()
+    assert set(worker) == {"harness", "torch", "lightning", "optuna", "device", "precision"}
+    assert (worker["device"], worker["precision"]) == ("cpu", "32-true")
+
+
+def test_a_study_keeps_its_first_worker_refuses_another_precision_and_warns_of_versions(
+    tiny_dataset: Path,
+) -> None:
+    study = optuna.create_study()
+    worker = recipe(tiny_dataset).worker()
+    check_worker(study, worker)
+    assert study.user_attrs["worker"] == worker
+    check_worker(study, {**worker, "device": "NVIDIA H100"})  # another device, same precision
+
+    with pytest.raises(StudyMismatch, match="precision") as info:
+        check_worker(study, {**worker, "precision": "bf16-mixed"})
+    assert "--study NEW_NAME" in str(info.value)
+
+    with pytest.warns(WorkerWarning, match="torch") as caught:
+        check_worker(study, {**worker, "torch": "0.0"})
+    assert len(caught) == 1

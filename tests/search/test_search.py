@@ -17,7 +17,8 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import MODEL_NAMES
-from harness.search import SearchRequest, prepare_search, run_search
+from harness.errors import HarnessError
+from harness.search import Recipe, SearchRequest, prepare_search, run_search
 from harness.training import Caps
 from tests.search.test_objective import ATTRS
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
@@ -87,6 +88,42 @@ def test_two_workers_on_sqlite_reach_n_trials_without_lock_failures(tmp_path: Pa
     states = [t.state for t in trials]
     assert states.count(TrialState.FAIL) == 0
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 6
+
+
+@pytest.mark.slow
+def test_two_workers_and_a_resume_never_draw_the_same_configuration(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    space, objective = tmp_path / "space.yaml", tmp_path / "objective.yaml"
+    space.write_text(TINY_SPACE)
+    objective.write_text(TINY_OBJECTIVE)  # the random sampler: every trial a start-up trial
+    tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
+    run_search(prepare_search(request(tmp_path, "nhits", 4, jobs=2, **tiny), say=print))
+    trials = run_search(prepare_search(request(tmp_path, "nhits", 6, **tiny), say=print))
+
+    drawn = [t.params["learning_rate"] for t in trials]
+    assert len(drawn) == 6 and len(set(drawn)) == 6
+    seeds = {t.user_attrs["sampler_seed"] for t in trials}
+    assert len(seeds) == 3  # two workers, then the resumed run
+
+
+def test_a_worker_that_gives_up_quotes_the_last_failure(
+    tmp_path: Path, tiny_dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*_: Any, **__: Any) -> None:
+        raise RuntimeError("CUDA error: device-side assert triggered\nmore")
+
+    monkeypatch.setattr(Recipe, "train", boom)
+    space, objective = tmp_path / "space.yaml", tmp_path / "objective.yaml"
+    space.write_text(TINY_SPACE)
+    objective.write_text(TINY_OBJECTIVE)
+    tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
+    with pytest.raises(HarnessError) as info:
+        run_search(prepare_search(request(tmp_path, "nhits", 9, **tiny), say=print))
+    assert str(info.value) == (
+        "worker 0: 5 trials in a row failed; the last one (trial 4) with: "
+        "RuntimeError: CUDA error: device-side assert triggered more"
+    )
 
 
 @pytest.mark.slow
@@ -182,23 +219,3 @@ def test_sigkill_mid_trial_then_the_same_command_loses_no_finished_trial(tmp_pat
     }
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     assert [t for t in trials if t.state == TrialState.FAIL]  # the killed one, reaped
-
-
-@pytest.mark.slow
-def test_ctrl_c_ends_the_trial_and_says_how_to_resume(tmp_path: Path) -> None:
-    storage = f"sqlite:///{tmp_path}/studies.db"
-    proc = subprocess.Popen(
-        _search_cmd(tmp_path, 5),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_for("killed", storage, lambda ts: any(t.state == TrialState.RUNNING for t in ts))
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
-    assert "Run the same command" in err
-    assert "Traceback" not in err
-    trials = optuna.load_study(study_name="killed", storage=storage).get_trials()
-    assert not [t for t in trials if t.state == TrialState.RUNNING]

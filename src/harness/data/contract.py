@@ -235,10 +235,7 @@ def _check_keys(frame: pd.DataFrame, where: _Where) -> None:
     missing = [c for c in ("timestamp", "symbol") if c not in frame.columns]
     if missing:
         raise DataError(f"{files}: required column(s) {', '.join(missing)} missing.")
-    try:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"])
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{files}, column 'timestamp': not parseable as dates ({exc}).") from exc
+    frame["timestamp"] = _utc(frame["timestamp"], files, where)
     frame["symbol"] = frame["symbol"].astype(str)
 
 
@@ -253,6 +250,44 @@ def _check_columns(frame: pd.DataFrame, where: _Where) -> None:
         m = _WEIGHT.match(str(col))
         if m and f"label_{m.group(1)}" not in frame.columns:
             raise DataError(f"{files}: column {col} has no matching label_{m.group(1)}.")
+
+
+def _utc(values: pd.Series, files: str, where: _Where) -> pd.Series:
+    """Timestamps as naive datetimes in UTC. Those with a time zone (any zone, and zones may
+    differ between files or rows) are converted to UTC; naive ones are kept as they are. A mix of
+    the two has no single meaning and is refused."""
+    column = f"{files}, column 'timestamp'"
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        parsed = pd.to_datetime(values)
+    except (ValueError, TypeError):  # zones that differ, or zones beside naive timestamps
+        aware = values.map(_has_zone).to_numpy(dtype=bool)
+        naive = values.notna().to_numpy() & ~aware
+        if aware.any() and naive.any():
+            raise DataError(
+                f"{column}: {int(aware.sum())} timestamps carry a time zone "
+                f"({where(np.flatnonzero(aware))}) and {int(naive.sum())} do not "
+                f"({where(np.flatnonzero(naive))}); give every timestamp a zone, or none."
+            ) from None
+        try:
+            parsed = pd.to_datetime(values, utc=True)
+        except (ValueError, TypeError) as exc:
+            reason = str(exc).strip().splitlines()[0].split(". You might want")[0]  # pandas' hints
+            raise DataError(f"{column}: not parseable as dates ({reason}).") from None
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+# a time of day followed by a zone: 09:30Z, 09:30:00+01:00, 09:30:00.5 -0500, 09:30 UTC
+_ZONE = re.compile(r"\d:\d\d(:\d\d(\.\d*)?)?\s*(Z|UTC|GMT|[+-]\d\d(:?\d\d)?)$", re.IGNORECASE)
+
+
+def _has_zone(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(_ZONE.search(value.strip()))
+    return getattr(value, "tzinfo", None) is not None
 
 
 def _check_symbol_blocks(frame: pd.DataFrame, where: _Where) -> None:

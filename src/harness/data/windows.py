@@ -17,7 +17,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 
 from harness.data.calendar import seen_bars_per_year
-from harness.data.contract import Phase1Data
+from harness.data.contract import DataError, Phase1Data
 from harness.data.spec import DataSpec
 from harness.seeds import mix
 
@@ -238,3 +238,35 @@ def cut_windows(
 def _columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
     values = frame[names].to_numpy(dtype=np.float64, na_value=np.nan)
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def check_windows(data: Phase1Data, *, seq_len: int, window_end: WindowEnd = "inclusive") -> None:
+    """Refuse a window length that leaves the train or val split without one full window.
+
+    Raised before any training, naming the split and, per symbol, its rows in the split and the
+    most rows of history one of them has (rows of its symbol, unbroken by missing features)
+    against the L needed. A split that keeps some windows is fine: ``prepare`` drops and counts
+    the rows without one.
+    """
+    frame = data.frame
+    sym = frame["symbol"].to_numpy()
+    raw = frame[list(data.feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(raw).all(axis=1)
+    breaks = np.r_[True, (sym[1:] != sym[:-1]) | ~finite[:-1]]  # row k starts a run, as prepare
+    run_start = np.maximum.accumulate(np.where(breaks, np.arange(len(frame)), 0))
+    own = 1 if window_end == "inclusive" else 0  # an inclusive window holds row i itself
+    for split, rows in (("train", data.train), ("val", data.val)):
+        history = rows - run_start[rows] + own  # [n] rows a window of each row could hold
+        if (history >= seq_len).any():
+            continue
+        per_symbol = "; ".join(
+            f"{s} has {int(mine.sum())} {split} rows with at most {int(history[mine].max())} "
+            "rows of history"
+            for s in data.symbols
+            if (mine := sym[rows] == s).any()
+        )
+        raise DataError(
+            f"the {split} split has no row with a full window of seq_len={seq_len} rows "
+            f"({window_end}): {per_symbol}, {seq_len} needed. Use a shorter seq_len, or give "
+            f"each symbol more rows before its {split} rows."
+        )

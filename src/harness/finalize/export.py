@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -340,7 +341,17 @@ def _write_set(
         study=study_name,
         trial=trial.number,
     )
-    joblib.dump(prepared.scaler, stage.path(layout.scaler(model)))
+    joblib.dump(prepared.scaler, stage.path(layout.scaler(model)))  # the seed's name; never read
+    stage.path(layout.scaler_json(model)).write_text(
+        dump_json(
+            {
+                "format_version": FORMAT_VERSION,
+                "feature_names": list(prepared.spec.feature_names),
+                "mean": prepared.scaler.mean_,
+                "scale": prepared.scaler.scale_,  # x_std = (x - mean) / scale
+            }
+        )
+    )
     for h in prepared.spec.horizons:
         np.save(stage.path(layout.val_probs(model, h)), val.probs[h].astype(np.float32))
     val_index(data).to_parquet(stage.path(layout.VAL_INDEX), index=False)
@@ -359,3 +370,24 @@ def _write_set(
         stage.path(layout.interpretation(model)).write_text(
             dump_json({"model": model, **interpretation(net, prepared)})
         )
+    files = layout.model_files(model, prepared.spec.horizons, interpretable=interpretable(net))
+    stage.path(layout.manifest(model)).write_text(
+        dump_json(manifest(model, {f: stage.path(f) for f in files}))
+    )
+
+
+def manifest(model: str, files: dict[str, Path]) -> dict[str, Any]:
+    """models/{model}_manifest.json: size and SHA-256 of each of `files` (relative -> path)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "files": {relative: file_record(path) for relative, path in sorted(files.items())},
+    }
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": Path(path).stat().st_size, "sha256": digest.hexdigest()}

@@ -28,6 +28,16 @@ def scaler(model: str) -> str:
     return f"{MODELS_DIR}/{model}_scaler.pkl"
 
 
+def scaler_json(model: str) -> str:
+    """The scaler's mean, scale and feature names as JSON: what readers load without pickle."""
+    return f"{MODELS_DIR}/{model}_scaler.json"
+
+
+def manifest(model: str) -> str:
+    """Size and SHA-256 of every file of the model's set (``model_files``), and the format."""
+    return f"{MODELS_DIR}/{model}_manifest.json"
+
+
 def val_probs(model: str, horizon: int) -> str:
     return f"{PREDICTIONS_DIR}/{model}_val_probs_{horizon}.npy"
 
@@ -49,10 +59,11 @@ def training_log(model: str) -> str:
 
 
 def model_files(model: str, horizons: tuple[int, ...], *, interpretable: bool) -> list[str]:
-    """Every file of one model's set, relative to the results folder."""
+    """Every file of one model's set, relative to the results folder (its manifest aside)."""
     files = [
         checkpoint(model),
         scaler(model),
+        scaler_json(model),
         *(val_probs(model, h) for h in horizons),
         VAL_INDEX,
         metrics(model),

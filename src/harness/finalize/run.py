@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,23 +81,28 @@ def finalize(
 
     exported: dict[str, ModelExport] = {}
     errors: dict[str, str] = {}
-    for recipe in {r.model: r for r in recipes}.values():  # each model once, in the order given
-        model = recipe.model
-        try:
-            exported[model] = export_model(
-                recipe,
-                storage=backend,
-                storage_url=storage,
-                study_name=study_names[model],
-                out=out,
-                seeds=seeds,
-                say=say,
-                artifacts=stored_in,
-                pbo_blocks=pbo_blocks,
-            )
-        except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
-            errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"
-            say(f"{model}: not exported: {errors[model]}")
+    made = not out.exists()  # removed again, when this run leaves it empty
+    try:
+        for recipe in {r.model: r for r in recipes}.values():  # each model once, in order given
+            model = recipe.model
+            try:
+                exported[model] = export_model(
+                    recipe,
+                    storage=backend,
+                    storage_url=storage,
+                    study_name=study_names[model],
+                    out=out,
+                    seeds=seeds,
+                    say=say,
+                    artifacts=stored_in,
+                    pbo_blocks=pbo_blocks,
+                )
+            except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
+                errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"
+                say(f"{model}: not exported: {errors[model]}")
+    finally:
+        if made and not exported:
+            _remove_empty(out)
 
     from harness.finalize.comparison import write_comparison
 
@@ -107,6 +113,8 @@ def finalize(
         say=say,
     )
     report = FinalizeReport(out=out, exported=exported, errors=errors, comparison=comparison)
+    if len(errors) == 1 and not exported:
+        raise FinalizeError(next(iter(errors.values())), report)  # one model, one line
     if errors:
         done = ", ".join(exported) or "none"
         raise FinalizeError(
@@ -117,8 +125,17 @@ def finalize(
     return report
 
 
+def _remove_empty(folder: Path) -> None:
+    """Remove `folder` if it holds no file (only empty folders), as if it was never made."""
+    if folder.is_dir() and not any(p.is_file() for p in folder.rglob("*")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_out(out: Path, data: Phase1Data) -> None:
     """Refuse a results folder that holds another dataset's predictions: they would not align."""
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():
+            raise HarnessError(f"--out {out}: {parent} is a file; give a folder")
     path = out / layout.VAL_INDEX
     if not path.is_file():
         return

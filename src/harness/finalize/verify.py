@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.preprocessing import StandardScaler
+from torch import nn
 
+from harness import FORMAT_VERSION
 from harness.data import Phase1Data, prepare
 from harness.finalize import layout
-from harness.finalize.checkpoint import CheckpointError, load_model
-from harness.finalize.export import val_index
+from harness.finalize.checkpoint import CheckpointError, ModelMeta, load_model
+from harness.finalize.export import file_record, val_index
+from harness.finalize.report import interpretable
 from harness.finalize.staging import pending
 from harness.models import MODELS
 from harness.training import predict_proba
@@ -24,10 +29,14 @@ def verify_results(
 ) -> list[str]:
     """Every problem with `out` as one line naming the file; an empty list means it is sound.
 
-    For each model (default: all three) and horizon of `data`: the probability file is there,
-    float32 [N_val, 3], finite, rows summing to 1, aligned with predictions/val_index.parquet and
-    with the data's validation split; the model file loads with weights_only=True, matches the
-    data, and reproduces the probabilities when rebuilt and run on the validation windows.
+    `models`: the models to check (default: every model with a file in `out`; none is a problem).
+    For each and each horizon of `data`: every file of the layout is there, the JSON files
+    parse, every file matches the size and SHA-256 its manifest records (a changed file, a
+    replaced scaler.pkl say, is named; nothing is unpickled); the probability file is float32
+    [N_val, 3], finite, rows summing to 1, aligned with predictions/val_index.parquet and with
+    the data's validation split; the model file loads with weights_only=True, matches the data
+    and its scaler JSON, and reproduces the probabilities when rebuilt and run on the
+    validation windows.
     """
     out = Path(out)
     problems = [
@@ -35,9 +44,14 @@ def verify_results(
         "the next finalize into this folder completes or removes it"
         for p in pending(out)
     ]
+    if models is None:
+        models = [m for m in MODELS if _has_files(out, m)]
+        if not models:
+            return [*problems, f"{out}: no model exported here (finalize writes one)"]
     problems += _check_index(out, data)
+    changed: dict[str, list[str]] = {}  # file -> the manifests it no longer matches
     n_val = len(data.val)
-    for model in models or list(MODELS):
+    for model in models:
         saved: dict[int, np.ndarray] = {}
         for h in data.horizons:
             path = layout.resolve(out, layout.val_probs(model, h))
@@ -45,11 +59,107 @@ def verify_results(
             problems += issues
             if probs is not None:
                 saved[h] = probs
-        for relative in (layout.scaler(model), layout.metrics(model)):
-            if not layout.resolve(out, relative).is_file():
-                problems.append(f"{layout.resolve(out, relative)}: missing")
-        problems += _check_model(out, model, data, saved)
+        model_problems, net = _check_model(out, model, data, saved)
+        problems += model_problems
+        files = layout.model_files(
+            model, data.horizons, interpretable=net is not None and interpretable(net)
+        )
+        for relative in files:
+            path = layout.resolve(out, relative)
+            if not path.is_file() and relative not in (layout.checkpoint(model), layout.VAL_INDEX):
+                if not relative.endswith(".npy"):  # both named above already
+                    problems.append(f"{path}: missing")
+            elif relative.endswith(".json"):
+                problems += _check_json(path)
+        problems += _check_manifest(out, model, files, changed)
+        problems += _check_scaler_json(out, model, data)
+    problems += [
+        f"{layout.resolve(out, relative)}: changed since export (size or SHA-256 differ from "
+        f"{', '.join(manifests)})"
+        for relative, manifests in changed.items()
+    ]
+    if models and not layout.resolve(out, layout.COMPARISON).is_file():
+        problems.append(f"{layout.resolve(out, layout.COMPARISON)}: missing")
     return problems
+
+
+def _has_files(out: Path, model: str) -> bool:
+    return any(
+        layout.resolve(out, f).exists()
+        for f in (layout.manifest(model), layout.checkpoint(model), layout.metrics(model))
+    )
+
+
+def _check_json(path: Path) -> list[str]:
+    try:
+        json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [f"{path}: not valid JSON ({exc})"]
+    return []
+
+
+def _check_manifest(
+    out: Path, model: str, files: list[str], changed: dict[str, list[str]]
+) -> list[str]:
+    """The model's files against its manifest; changed files are gathered in `changed`."""
+    path = layout.resolve(out, layout.manifest(model))
+    if not path.is_file():
+        return [f"{path}: missing (exported by an older harness? finalize it again)"]
+    try:
+        manifest = json.loads(path.read_text())
+        records = dict(manifest["files"])
+        version = manifest["format_version"]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        return [f"{path}: not a manifest ({type(exc).__name__}: {exc})"]
+    problems = []
+    if version != FORMAT_VERSION:
+        problems.append(
+            f"{path}: format {version}, this harness reads format {FORMAT_VERSION}; "
+            "finalize it again"
+        )
+    unlisted = [f for f in files if f not in records]
+    if unlisted:
+        problems.append(f"{path}: does not list {', '.join(unlisted)}")
+    for relative, record in records.items():
+        target = layout.resolve(out, relative)
+        if not target.is_file():
+            if relative not in files:  # a file of the layout is reported missing already
+                problems.append(f"{target}: missing (listed in {path.name})")
+            continue
+        if not isinstance(record, dict) or file_record(target) != {
+            "size": record.get("size"),
+            "sha256": record.get("sha256"),
+        }:
+            changed.setdefault(relative, []).append(path.name)
+    return problems
+
+
+def _check_scaler_json(out: Path, model: str, data: Phase1Data) -> list[str]:
+    """The pickle-free scaler: the data's feature names and its train rows' mean and std."""
+    path = layout.resolve(out, layout.scaler_json(model))
+    try:
+        raw = json.loads(path.read_text())
+        names = list(raw["feature_names"])
+        mean = np.asarray(raw["mean"], dtype=np.float64)
+        scale = np.asarray(raw["scale"], dtype=np.float64)
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
+        return []  # missing or unreadable: named above
+    if names != list(data.feature_names):
+        return [f"{path}: feature names differ from the data's"]
+    prepared_scaler = _train_scaler(data)
+    if not (
+        mean.shape == scale.shape == prepared_scaler[0].shape
+        and np.allclose(mean, prepared_scaler[0])
+        and np.allclose(scale, prepared_scaler[1])
+    ):
+        return [f"{path}: mean/scale differ from those of the data's train rows"]
+    return []
+
+
+def _train_scaler(data: Phase1Data) -> tuple[np.ndarray, np.ndarray]:
+    raw = data.frame[list(data.feature_names)].to_numpy(dtype=np.float64, na_value=np.nan)
+    scaler = StandardScaler().fit(raw[data.train])
+    return np.asarray(scaler.mean_), np.asarray(scaler.scale_)
 
 
 def _check_index(out: Path, data: Phase1Data) -> list[str]:
@@ -113,14 +223,27 @@ def _check_probs(path: Path, n_val: int) -> tuple[np.ndarray | None, list[str]]:
 
 def _check_model(
     out: Path, model: str, data: Phase1Data, saved: dict[int, np.ndarray]
-) -> list[str]:
+) -> tuple[list[str], nn.Module | None]:
+    """The model file's problems, and the model when it loads."""
     path = layout.resolve(out, layout.checkpoint(model))
     if not path.is_file():
-        return [f"{path}: missing"]
+        return [f"{path}: missing"], None
     try:
         net, meta = load_model(path)
     except CheckpointError as exc:
-        return [str(exc)]
+        return [str(exc)], None
+    return _check_loaded(out, model, net, meta, data, saved), net
+
+
+def _check_loaded(
+    out: Path,
+    model: str,
+    net: nn.Module,
+    meta: ModelMeta,
+    data: Phase1Data,
+    saved: dict[int, np.ndarray],
+) -> list[str]:
+    path = layout.resolve(out, layout.checkpoint(model))
     problems = []
     if meta.model != model:
         problems.append(f"{path}: holds a {meta.model!r} model, not {model!r}")

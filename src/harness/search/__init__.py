@@ -26,12 +26,14 @@ from harness.search.run import (
     prepare_search,
     run_search,
 )
+from harness.search.sampler import WorkerSampler
 from harness.search.space import SearchSpace, SpaceError, load_space, project_file
 from harness.search.study import (
     FINISHED,
     StorageError,
     StudyMismatch,
     StudyNotFound,
+    WorkerWarning,
     best_trial,
     load_study,
     n_finished,
@@ -55,6 +57,8 @@ __all__ = [
     "StorageError",
     "StudyMismatch",
     "StudyNotFound",
+    "WorkerSampler",
+    "WorkerWarning",
     "artifacts_dir",
     "best_trial",
     "default_study_name",

@@ -34,7 +34,7 @@ def trial_line(t: FrozenTrial) -> str:
         last = t.last_step
         return f"trial {t.number:3d} pruned at epoch {last}{tail}  {_params(t)}"
     reason = t.user_attrs.get("fail_reason") or t.system_attrs.get("fail_reason", "unknown")
-    reason = str(reason).strip().splitlines()[-1] if reason else "unknown"
+    reason = str(reason).strip().splitlines()[0] if reason else "unknown"  # "Type: message"
     return f"trial {t.number:3d} failed: {reason}  {_params(t)}"
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import optuna
-import torch
 from optuna_integration import PyTorchLightningPruningCallback
 from pydantic import Field
 
@@ -24,9 +23,10 @@ from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.metrics import SCORE, train_val_gap
 from harness.search.artifacts import store_val_predictions
+from harness.search.sampler import WorkerSampler
 from harness.search.space import parse_yaml
 from harness.serialize import jsonable
-from harness.training import Budget, DivergedError, ScoreConfig, seed_for
+from harness.training import Budget, ScoreConfig, seed_for
 from harness.typed import Strict
 
 if TYPE_CHECKING:  # the recipe holds an ObjectiveSpec: importing it here would be a cycle
@@ -131,6 +131,23 @@ class Objective:
     artifacts: Path | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # the trial fails alone; its reason stays with it
+            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", self.recipe.worker())
+        sampler = trial.study.sampler
+        if isinstance(sampler, WorkerSampler):  # how to draw this worker's trials again
+            trial.set_user_attr("sampler_seed", sampler.seed)
+            trial.set_user_attr("sampler_first_trial", sampler.first_trial)
         run = self.recipe.space.suggest(trial)
         trial.set_user_attr("config", run.to_flat())
         trial.set_user_attr("data_fingerprint", self.recipe.data.fingerprint)
@@ -149,8 +166,7 @@ class Objective:
             trial.set_user_attr("epochs", len(epochs) + 1)
             trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
             raise
-        except (DivergedError, torch.OutOfMemoryError) as exc:
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+        except (Exception, KeyboardInterrupt):
             trial.set_user_attr("epochs", len(epochs))
             raise
         best = result.best

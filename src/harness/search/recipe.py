@@ -18,11 +18,11 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from harness import FORMAT_VERSION
-from harness.data import Phase1Data, PreparedData, prepare
+from harness import FORMAT_VERSION, __version__
+from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
 from harness.errors import HarnessError
 from harness.search.objective import ObjectiveSpec, load_objective
-from harness.search.space import SearchSpace, load_space, project_file
+from harness.search.space import PresetParam, SearchSpace, load_space, project_file
 from harness.training import (
     Budget,
     Caps,
@@ -61,6 +61,13 @@ class Recipe:
         for path, named in ((space_path, space.model), (objective_path, spec.model)):
             if named != model:
                 raise HarnessError(f"{path}: model: {named!r}, but this run is for {model!r}")
+        lacking = [h for h in spec.score.horizons or () if h not in data.horizons]
+        if lacking:
+            raise HarnessError(
+                f"{objective_path}: score.horizons: {', '.join(map(str, lacking))} not in the "
+                f"data, whose horizons are {', '.join(map(str, data.horizons))} (its label_* "
+                "columns); name those, or leave the key out for all of them"
+            )
         return cls(
             space=space.for_data(demo=data.is_demo),
             spec=spec,
@@ -89,6 +96,7 @@ class Recipe:
         """The data windowed for `run`, prepared once per window length and window end."""
         key = (run.seq_len, run.train.window_end)
         if key not in self._prepared:
+            check_windows(self.data, seq_len=run.seq_len, window_end=run.train.window_end)
             self._prepared[key] = prepare(
                 self.data,
                 seq_len=run.seq_len,
@@ -117,6 +125,55 @@ class Recipe:
             report=report,
             progress=progress,
         )
+
+    def check_windows(self) -> None:
+        """Refuse, before any trial, a space whose longest window leaves a split without one."""
+        default = self.default_run()
+        seq_lens = {default.seq_len}
+        exclusive = default.train.window_end == "exclusive"
+        for name, param in self.space.params.items():
+            bundles: list[dict[str, Any]] = (
+                list(param.choices.values())
+                if isinstance(param, PresetParam)
+                else [{name: value} for value in param.corners()]
+            )
+            for bundle in bundles:
+                if "seq_len" in bundle:
+                    seq_lens.add(int(bundle["seq_len"]))
+                exclusive |= bundle.get("window_end") == "exclusive"
+        longest = max(seq_lens)
+        try:  # an exclusive window reaches one row further back than an inclusive one
+            check_windows(
+                self.data, seq_len=longest, window_end="exclusive" if exclusive else "inclusive"
+            )
+        except DataError as exc:
+            raise DataError(
+                f"the search space of {self.model} allows seq_len {longest}: {exc}"
+            ) from None
+
+    def worker(self) -> dict[str, str]:
+        """What trains this recipe here: library versions, device kind and precision. Every
+        trial stores it; a study stores its first worker's."""
+        import lightning
+        import optuna
+
+        device = self.device or device_for_training()
+        sampled = "precision" in self.space.params or any(
+            "precision" in bundle
+            for p in self.space.params.values()
+            if isinstance(p, PresetParam)
+            for bundle in p.choices.values()
+        )
+        precision = "per trial" if sampled else self.default_run().train.precision
+        matmul = torch.get_float32_matmul_precision()  # "high", "medium": TF32 or bf16 matmuls
+        return {
+            "harness": __version__,
+            "torch": torch.__version__,
+            "lightning": lightning.__version__,
+            "optuna": optuna.__version__,
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
+            "precision": precision if matmul == "highest" else f"{precision}, matmul {matmul}",
+        }
 
     def digest(self) -> str:
         """What trials of one study must share: objective, budget under the caps, space, format."""

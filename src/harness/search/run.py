@@ -4,30 +4,46 @@ Each worker (the calling process for --jobs 1, else J spawned processes) loads t
 then loops: reap stale trials of dead workers, stop when finished + running trials reach N, run
 one trial. Progress is read back from the storage, so the display shows every worker's trials,
 on this machine or others.
+
+Ctrl-C stops every worker after closing its trial: the trial in flight is recorded as failed
+(reason "interrupted"), none is left RUNNING, and the same command resumes. Each worker's
+sampler is seeded from the study seed and its first trial's number (``WorkerSampler``), so no
+two workers and no two runs draw the same configurations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from harness import DEFAULT_STORAGE
+from harness import DEFAULT_STORAGE, interrupts
 from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
 from harness.search.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
 from harness.search.objective import Objective
 from harness.search.recipe import Recipe
-from harness.search.study import HEARTBEAT_SECONDS, check_study, n_finished, open_storage
+from harness.search.sampler import WorkerSampler
+from harness.search.study import (
+    HEARTBEAT_SECONDS,
+    check_study,
+    check_worker,
+    n_finished,
+    open_storage,
+    write_error,
+)
 from harness.training import Caps
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
@@ -76,13 +92,18 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         objective_file=request.objective_file,
         caps=request.caps,
     )
+    recipe.check_windows()
     name = request.study or default_study_name(request.model, data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our display reports studies and trials
-    storage = open_storage(request.storage)
-    study = optuna.create_study(
-        study_name=name, storage=storage, direction="maximize", load_if_exists=True
-    )
-    check_study(study, expected_attrs(recipe))
+    storage = open_storage(request.storage, create=True)
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction="maximize", load_if_exists=True
+        )
+        check_study(study, expected_attrs(recipe))
+        check_worker(study, recipe.worker())
+    except optuna.exceptions.StorageInternalError as exc:  # a read-only SQLite file, say
+        raise write_error(exc, request.storage) from None
     artifacts = artifacts_dir(request.storage, request.artifacts)
     if artifacts is None:
         say(
@@ -118,32 +139,42 @@ def run_search(
         if request.jobs == 1:
             _work(prepared, worker=0, threads=None)
         else:
-            ctx = mp.get_context("spawn")
-            threads = max(1, (os.cpu_count() or 1) // request.jobs)
-            procs = [
-                ctx.Process(target=_work, args=(prepared, k, threads), daemon=True)
-                for k in range(request.jobs)
-            ]
-            for p in procs:
-                p.start()
-            try:
-                for p in procs:
-                    p.join()
-            except KeyboardInterrupt:
-                for p in procs:  # they got the same Ctrl-C: let them close their trials
-                    p.join(timeout=60)
-                raise
-            failed = [
-                f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode
-            ]
-            if failed:
-                raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+            _spawn_workers(prepared)
     finally:
         watcher.stop()
     return watcher.trials()
 
 
-def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
+def _spawn_workers(prepared: Prepared) -> None:
+    jobs = prepared.request.jobs
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()  # Ctrl-C here: each worker closes its trial and exits
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    procs = [
+        ctx.Process(target=_work, args=(prepared, k, threads, stop), daemon=True)
+        for k in range(jobs)
+    ]
+    # A worker starts deaf to Ctrl-C (a KeyboardInterrupt while it imports torch would be a
+    # traceback); from its first trial on, it takes Ctrl-C or the stop event alike.
+    with _sigint_ignored():
+        for p in procs:
+            p.start()
+    with interrupts.deferred():
+        try:
+            while alive := [p for p in procs if p.is_alive()]:
+                alive[0].join(timeout=0.25)
+                interrupts.check()
+        except KeyboardInterrupt:
+            stop.set()  # for the workers a terminal's Ctrl-C did not reach
+            for p in procs:
+                p.join(timeout=60)
+            raise
+    failed = [f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode]
+    if failed:
+        raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+
+
+def _work(prepared: Prepared, worker: int, threads: int | None, stop: Event | None = None) -> None:
     """One worker: trials until the study is done, the time is up, or trials keep failing."""
     import torch
 
@@ -153,6 +184,8 @@ def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
         return
     # A spawned worker: one Ctrl-C ends the run quietly; errors become a message and exit code 2.
     torch.set_num_threads(threads)
+    if stop is not None:  # the parent's Ctrl-C, as a request of this process
+        threading.Thread(target=_relay, args=(stop,), daemon=True).start()
     try:
         _run_trials(prepared, worker)
     except KeyboardInterrupt:
@@ -160,6 +193,11 @@ def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _relay(stop: Event) -> None:
+    stop.wait()
+    interrupts.request()
 
 
 def _run_trials(prepared: Prepared, worker: int) -> None:
@@ -170,31 +208,71 @@ def _run_trials(prepared: Prepared, worker: int) -> None:
     study = optuna.load_study(
         study_name=prepared.study_name,
         storage=storage,
-        sampler=recipe.spec.make_sampler(request.seed + worker),
+        sampler=WorkerSampler(recipe.spec.make_sampler, study_seed=request.seed),
         pruner=recipe.spec.make_pruner(recipe.budget),
     )
     deadline = math.inf if request.timeout is None else time.monotonic() + request.timeout
     fails = 0
-    while time.monotonic() < deadline:
-        optuna.storages.fail_stale_trials(study)
-        trials = study.get_trials(deepcopy=False)
-        finished = n_finished(trials)
-        if finished >= request.trials:
-            return
-        if finished + sum(t.state == TrialState.RUNNING for t in trials) >= request.trials:
-            # Other workers run the last trials. Wait: one may fail (and need a successor), or
-            # be a dead worker's, which the heartbeat check fails and retries after its grace.
-            time.sleep(HEARTBEAT_SECONDS)
-            continue
-        # Failures of any kind end the trial, not the search (Optuna records the reason).
-        study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        last = study.get_trials(deepcopy=False)[-1]
-        fails = fails + 1 if last.state == TrialState.FAIL else 0
-        if fails >= MAX_FAILS_IN_A_ROW:
-            reason = last.system_attrs.get("fail_reason") or last.user_attrs.get("fail_reason")
-            raise HarnessError(
-                f"worker {worker}: {fails} trials in a row failed; the last one with: {reason}"
-            )
+    # Ctrl-C is taken between batches, before and after a trial and while waiting: never while
+    # Optuna creates or records a trial, so no trial is left RUNNING.
+    with interrupts.deferred():
+        while time.monotonic() < deadline:
+            interrupts.check()
+            optuna.storages.fail_stale_trials(study)
+            trials = study.get_trials(deepcopy=False)
+            finished = n_finished(trials)
+            if finished >= request.trials:
+                return
+            if finished + sum(t.state == TrialState.RUNNING for t in trials) >= request.trials:
+                # Other workers run the last trials. Wait: one may fail (and need a successor),
+                # or be a dead worker's, which the heartbeat check fails and retries after its
+                # grace.
+                _wait(HEARTBEAT_SECONDS)
+                continue
+            # Failures of any kind end the trial, not the search (the objective stores why).
+            number = _one_trial(study, objective)
+            interrupts.check()
+            last = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+            fails = fails + 1 if last.state == TrialState.FAIL else 0
+            if fails >= MAX_FAILS_IN_A_ROW:
+                reason = last.user_attrs.get("fail_reason") or "no reason recorded"
+                raise HarnessError(
+                    f"worker {worker}: {fails} trials in a row failed; the last one "
+                    f"(trial {last.number}) with: {' '.join(str(reason).split())}"
+                )
+
+
+def _one_trial(study: optuna.Study, objective: Callable[[optuna.Trial], float]) -> int:
+    """Run one trial of `study`; returns its number. A Ctrl-C from the moment Optuna created
+    it fails it: the objective records why, Optuna marks it failed and raises again."""
+    numbers: list[int] = []
+
+    def checked(trial: optuna.Trial) -> float:
+        numbers.append(trial.number)
+        interrupts.check()
+        return objective(trial)
+
+    study.optimize(checked, n_trials=1, catch=(Exception,), gc_after_trial=False)
+    return numbers[0]
+
+
+def _wait(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.25))
+        interrupts.check()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Watcher:

@@ -8,6 +8,7 @@ write lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable
@@ -45,40 +46,141 @@ class StudyNotFound(HarnessError):
     """No such study, no usable trial in it, or a study of another model or dataset."""
 
 
+class WorkerWarning(UserWarning):
+    """A worker runs other library versions than the study's first worker did."""
+
+
+VERSIONED = ("harness", "torch", "lightning", "optuna")
+
+
 def redact(url: str) -> str:
-    """A storage URL without its password, for messages and reports."""
+    """A storage URL without its password, for messages and reports (else as it was given)."""
     try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        parsed = sqlalchemy.engine.make_url(url)
     except Exception:  # not a URL sqlalchemy parses: nothing to hide either
         return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
-def open_storage(url: str) -> RDBStorage:
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's message, say) with the password of `url` replaced by ***."""
+    try:
+        password = sqlalchemy.engine.make_url(url).password
+    except Exception:
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    database = str(parsed.database)
+    if parsed.query.get("uri") == "true":  # sqlite:///file:path?mode=ro&uri=true
+        database = database.removeprefix("file:")
+        if database.startswith(":memory:") or "mode=memory" in str(parsed.query):
+            return None
+    return Path(database)
+
+
+def open_storage(url: str, *, create: bool = False) -> RDBStorage:
+    """Optuna's RDB storage at `url`. Only `create=True` (a search) may make a SQLite file, its
+    folder and Optuna's tables; readers (status, finalize, dashboard) find one or stop. Every
+    problem is a StorageError of one line that names the URL without its password."""
     given = url
     engine_kwargs: dict[str, object] = {}
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        _check_sqlite_path(given, path, create=create)
         engine_kwargs = {"connect_args": {"timeout": 120}}
     elif url.startswith("postgresql"):
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
         if url.startswith("postgresql://"):  # the driver installed with harness, whatever the
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # SQLAlchemy default
-    try:
-        storage = RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
-        )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"storage {redact(given)}: cannot connect ({reason})") from None
-    if url.startswith("sqlite:///"):
-        _use_wal(storage)
+    for attempt in range(3):
+        try:
+            storage = RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                skip_table_creation=not create,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRIES
+                ),
+            )
+            break
+        except (
+            sqlalchemy.exc.SQLAlchemyError,
+            optuna.exceptions.StorageInternalError,
+            ImportError,
+            ValueError,
+        ) as exc:
+            if _lost_a_race(exc) and attempt < 2:
+                time.sleep(1.0)  # another process made the tables first: they are there now
+                continue
+            raise StorageError(
+                f"storage {redact(given)}: cannot connect ({reason(exc, given)})"
+            ) from None
+    if path is not None and create:
+        try:
+            _use_wal(storage)
+        except sqlalchemy.exc.SQLAlchemyError as exc:  # switching to WAL writes the file
+            raise write_error(exc, given) from None
     return storage
+
+
+def _lost_a_race(exc: BaseException) -> bool:
+    """Two processes made Optuna's tables in one new database at once; one of them lost."""
+    cause = exc.__cause__ if isinstance(exc, optuna.exceptions.StorageInternalError) else exc
+    return isinstance(cause, sqlalchemy.exc.IntegrityError)
+
+
+def reason(exc: BaseException, url: str) -> str:
+    """The first line of what went wrong, the driver's own words where Optuna wrapped them."""
+    if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(getattr(exc, "orig", None) or exc).strip()  # the driver's error, without the SQL
+    return scrub(text.splitlines()[0] if text else type(exc).__name__, url)
+
+
+def write_error(exc: BaseException, url: str) -> StorageError:
+    """A failed write to the storage (a read-only SQLite file, say) as one line for the user."""
+    return StorageError(
+        f"storage {redact(url)}: cannot write ({reason(exc, url)}); a search records its trials "
+        "there: make it writable (the SQLite file and its folder), or pass another --storage"
+    )
+
+
+def _check_sqlite_path(url: str, path: Path, *, create: bool) -> None:
+    where = f"storage {redact(url)}"
+    if path.is_dir():
+        raise StorageError(f"{where}: {path} is a folder, not a database file")
+    folder = path.parent
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            raise StorageError(f"{where}: {parent} is a file, so {path} cannot be made")
+    if not create:
+        if not path.is_file():
+            raise StorageError(
+                f"{where}: no database at {path} (nothing was created; `harness search` makes one)"
+            )
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"{where}: cannot make the folder {folder} ({exc.strerror})") from None
+    # SQLite writes the file and, beside it, its -wal and -shm files.
+    for target in (path, folder) if path.exists() else (folder,):
+        if not os.access(target, os.W_OK):
+            raise StorageError(
+                f"{where}: {target} is read-only; a search records its trials there: make it "
+                "writable, or pass another --storage"
+            )
 
 
 def _use_wal(storage: RDBStorage) -> None:
@@ -104,6 +206,33 @@ def check_study(study: optuna.Study, expected: dict[str, str]) -> None:
         raise StudyMismatch(
             f"study {study.study_name!r} was made for another {', '.join(wrong)} ({details}). "
             "Trials of different datasets or objectives do not mix: pass --study NEW_NAME."
+        )
+
+
+def check_worker(study: optuna.Study, worker: dict[str, str]) -> None:
+    """Record the first worker of a new study (``Recipe.worker``: versions, device, precision);
+    refuse a worker of another precision, and warn once of other library versions."""
+    first = study.user_attrs.get("worker")
+    if not isinstance(first, dict):
+        if not study.get_trials(deepcopy=False):  # older studies did not record theirs
+            study.set_user_attr("worker", worker)
+        return
+    if first.get("precision") != worker["precision"]:
+        raise StudyMismatch(
+            f"study {study.study_name!r} trains at precision {first.get('precision')!r} (on "
+            f"{first.get('device')}); this worker would train at {worker['precision']!r} (on "
+            f"{worker['device']}), and scores of two precisions do not compare. Run it where "
+            "the precision matches, or pass --study NEW_NAME."
+        )
+    changed = [
+        f"{k} {first.get(k)} (here {worker[k]})" for k in VERSIONED if first.get(k) != worker[k]
+    ]
+    if changed:
+        warnings.warn(
+            f"study {study.study_name!r} was started with {', '.join(changed)}: its trials may "
+            "differ in the last digits",
+            WorkerWarning,
+            stacklevel=2,
         )
 
 

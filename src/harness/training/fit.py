@@ -19,6 +19,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
+from harness import interrupts
 from harness.data import PreparedData, Split, WindowLoader, logits_key
 from harness.metrics import SCORE
 from harness.models import MODELS
@@ -173,6 +174,7 @@ def fit(
                 keep,
                 EarlyStopping(SCORE, mode="max", patience=budget.patience, check_finite=False),
                 EpochReport(report),
+                StopOnCtrlC(),
                 *callbacks,
             ],
             logger=False,
@@ -182,7 +184,7 @@ def fit(
             num_sanity_val_steps=0,
             default_root_dir=root,  # nothing lands in the working folder
         )
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=eval_loaders)
+        _fit_interruptible(trainer, module, train_loader, eval_loaders)
     seconds = time.perf_counter() - start
     if keep.state is None or keep.val_predictions is None:
         raise DivergedError("no epoch produced a finite validation score")
@@ -197,6 +199,36 @@ def fit(
         seconds=seconds,
         val_predictions=keep.val_predictions,
     )
+
+
+class StopOnCtrlC(Callback):
+    """Raises a Ctrl-C pressed during training before the next batch (``harness.interrupts``)."""
+
+    def on_train_batch_start(self, *args: Any) -> None:
+        interrupts.check()
+
+    def on_validation_batch_start(self, *args: Any) -> None:
+        interrupts.check()
+
+
+def _fit_interruptible(
+    trainer: pl.Trainer, module: pl.LightningModule, train: WindowLoader, evals: list[WindowLoader]
+) -> None:
+    """``trainer.fit``, where Ctrl-C stays a KeyboardInterrupt.
+
+    Ctrl-C is taken between batches (``StopOnCtrlC``). Lightning then tears down, ignores
+    SIGINT for the rest of the process and calls ``sys.exit(1)``: a search would die with its
+    trial RUNNING and exit code 1. Here the exit becomes the KeyboardInterrupt again and SIGINT
+    its handler, so the caller closes what it started (the objective fails the trial) and the
+    command exits 130.
+    """
+    with interrupts.deferred():
+        try:
+            trainer.fit(module, train_dataloaders=train, val_dataloaders=evals)
+        except SystemExit as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):  # exit in `except KeyboardInterrupt`
+                raise KeyboardInterrupt from None
+            raise
 
 
 @torch.no_grad()
