@@ -84,9 +84,6 @@ class Bars:
         _check_bars(checked, _Where(sources))
         return cls(checked, sources)
 
-    def locate(self, positions: np.ndarray) -> str:
-        return _describe_rows(self.sources, positions)
-
 
 def has_phase1_data(root: Path) -> bool:
     final = root / FINAL_DIR
@@ -243,7 +240,7 @@ def _check_columns(frame: pd.DataFrame, where: _Where) -> None:
     """What training and scoring read beyond the keys: close, labels, weights."""
     files = ", ".join(name for name, _ in where.sources)
     if "close" not in frame.columns:
-        raise DataError(f"{files}: required column(s) close missing.")
+        raise DataError(f"{files}: required column close missing.")
     if not any(_LABEL.match(str(c)) for c in frame.columns):
         raise DataError(f"{files}: no label column (label_1, label_5, ... one per horizon).")
     for col in frame.columns:
