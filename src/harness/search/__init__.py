@@ -4,11 +4,24 @@
   the one call behind `harness train`, a search trial and a finalize member.
 - ``prepare_search`` / ``run_search``: resumable, parallel workers on one study.
 - ``open_storage``, ``load_study``, ``pick_trial``, ``best_trial``: studies and their trials.
+- ``choose_profile``, ``find_study``, ``recorded_profile``: profiles, the sizes a study trains at
+  (``seed``, ``cpu``, or a section of the YAML files), chosen by the device or ``--profile``.
+- ``estimate``: time per epoch and trial, and the memory of the largest config, before a search.
 """
 
 from harness.search.display import SearchDisplay, status_table
+from harness.search.estimate import Estimate, estimate
 from harness.search.objective import Objective, ObjectiveSpec, load_objective
-from harness.search.recipe import Recipe
+from harness.search.profile import (
+    CPU,
+    SEED,
+    ProfileChoice,
+    choose_profile,
+    find_study,
+    recorded_choice,
+    recorded_profile,
+)
+from harness.search.recipe import Recipe, load_files
 from harness.search.run import (
     Prepared,
     SearchRequest,
@@ -31,10 +44,14 @@ from harness.search.study import (
 )
 
 __all__ = [
+    "CPU",
     "FINISHED",
+    "SEED",
+    "Estimate",
     "Objective",
     "ObjectiveSpec",
     "Prepared",
+    "ProfileChoice",
     "Recipe",
     "SearchDisplay",
     "SearchRequest",
@@ -44,7 +61,11 @@ __all__ = [
     "StudyMismatch",
     "StudyNotFound",
     "best_trial",
+    "choose_profile",
     "default_study_name",
+    "estimate",
+    "find_study",
+    "load_files",
     "load_objective",
     "load_space",
     "load_study",
@@ -53,6 +74,8 @@ __all__ = [
     "pick_trial",
     "prepare_search",
     "project_file",
+    "recorded_choice",
+    "recorded_profile",
     "redact",
     "run_search",
     "status_table",

@@ -25,9 +25,10 @@ from harness import DEFAULT_STORAGE
 from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
 from harness.search.objective import Objective
+from harness.search.profile import default_profile
 from harness.search.recipe import Recipe
 from harness.search.study import HEARTBEAT_SECONDS, check_study, n_finished, open_storage
-from harness.training import Caps
+from harness.training import Caps, device_for_training
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 
@@ -45,6 +46,7 @@ class SearchRequest:
     timeout: float | None = None
     seed: int = 0
     caps: Caps = field(default_factory=Caps)
+    profile: str | None = None  # None: the training device's (harness.search.profile)
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,12 @@ class Prepared:
     request: SearchRequest
     study_name: str
     recipe: Recipe
+    finished: int = 0  # finished trials the study held before this run
 
 
-def default_study_name(model: str, data: Phase1Data) -> str:
-    """Model and dataset: demo studies never share a name with studies of real data."""
-    return f"{model}-{'demo' if data.is_demo else 'data'}-{data.fingerprint[:8]}"
+def default_study_name(model: str, data: Phase1Data, profile: str) -> str:
+    """Model, profile and dataset: studies of two profiles or datasets never share a name."""
+    return f"{model}-{profile}-{data.fingerprint[:8]}"
 
 
 def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> Prepared:
@@ -66,26 +69,30 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
     if request.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {request.jobs}")
     data = load_dataset(request.data, say=say)
+    profile = request.profile or default_profile(device_for_training())
     recipe = Recipe.load(
         request.model,
         data,
+        profile=profile,
         space_file=request.space_file,
         objective_file=request.objective_file,
         caps=request.caps,
     )
-    name = request.study or default_study_name(request.model, data)
+    name = request.study or default_study_name(request.model, data, profile)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our display reports studies and trials
     storage = open_storage(request.storage)
     study = optuna.create_study(
         study_name=name, storage=storage, direction="maximize", load_if_exists=True
     )
     check_study(study, expected_attrs(recipe))
-    return Prepared(request=request, study_name=name, recipe=recipe)
+    finished = n_finished(study.get_trials(deepcopy=False))
+    return Prepared(request=request, study_name=name, recipe=recipe, finished=finished)
 
 
 def expected_attrs(recipe: Recipe) -> dict[str, str]:
     return {
         "model": recipe.model,
+        "profile": recipe.profile,
         "data_fingerprint": recipe.data.fingerprint,
         "objective": recipe.digest(),
     }
@@ -108,6 +115,7 @@ def run_search(
         else:
             ctx = mp.get_context("spawn")
             threads = max(1, (os.cpu_count() or 1) // request.jobs)
+            prepared.recipe.release()  # each worker prepares its own copy of the data
             procs = [
                 ctx.Process(target=_work, args=(prepared, k, threads), daemon=True)
                 for k in range(request.jobs)
