@@ -1,5 +1,5 @@
 """Profiles: the device picks one, --profile overrides it, a study records it and is named after
-it. No GPU is needed: the device is an argument."""
+it; one worker per GPU. No GPU is needed: the device and the GPU list are arguments."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from harness.search import (
     recorded_choice,
     recorded_profile,
 )
-from harness.search.run import expected_attrs
+from harness.search.run import expected_attrs, placement, visible_gpus
 from harness.search.study import check_study
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
 
@@ -157,3 +157,27 @@ def test_finalize_finds_the_study_of_any_profile(tiny_dataset: Path) -> None:
     with pytest.raises(StudyNotFound, match="a study per profile") as info:
         find_study(storage, "nhits", data, default="fallback")
     assert "--study NAME" in str(info.value)
+
+
+# --- one worker per GPU -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("worker", "gpus", "visible"),
+    [(0, 4, "0"), (1, 4, "1"), (3, 4, "3"), (4, 4, "0"), (5, 2, "1"), (2, 1, "0")],
+)
+def test_worker_k_sees_gpu_k_mod_g_alone(worker: int, gpus: int, visible: str) -> None:
+    where = placement(worker, visible_gpus(gpus, {}))
+    assert where.env == {"CUDA_VISIBLE_DEVICES": visible}
+    assert where.device == "cuda:0"  # its one visible GPU
+
+
+def test_workers_on_a_cpu_get_no_gpu() -> None:
+    where = placement(3, visible_gpus(0, {}))
+    assert (where.device, where.env) == ("cpu", {})
+
+
+def test_workers_share_the_gpus_this_process_was_given() -> None:
+    gpus = visible_gpus(2, {"CUDA_VISIBLE_DEVICES": "2, 3"})
+    assert [placement(k, gpus).env["CUDA_VISIBLE_DEVICES"] for k in range(3)] == ["2", "3", "2"]
+    assert visible_gpus(0, {"CUDA_VISIBLE_DEVICES": ""}) == []

@@ -4,6 +4,10 @@ Each worker (the calling process for --jobs 1, else J spawned processes) loads t
 then loops: reap stale trials of dead workers, stop when finished + running trials reach N, run
 one trial. Progress is read back from the storage, so the display shows every worker's trials,
 on this machine or others.
+
+On a machine with G GPUs, spawned worker k sees GPU k mod G alone (CUDA_VISIBLE_DEVICES, set
+before its interpreter starts) and keeps its own copy of the data there; on a CPU the J workers
+share the cores.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +103,32 @@ def expected_attrs(recipe: Recipe) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a spawned worker trains: its device, and the environment that puts it there."""
+
+    device: str  # as the worker's torch names it: "cuda:0" (its one visible GPU) or "cpu"
+    env: dict[str, str]  # set before the worker's interpreter starts
+    label: str  # for messages: "GPU 3" or "CPU"
+
+
+def visible_gpus(count: int, env: Mapping[str, str]) -> list[str]:
+    """The ids of the `count` GPUs this process sees, as CUDA_VISIBLE_DEVICES names them (its
+    own list when set, so a worker gets one of those, else 0..count-1)."""
+    listed = env.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return [str(k) for k in range(count)]
+    return [g.strip() for g in listed.split(",") if g.strip()][:count]
+
+
+def placement(worker: int, gpus: Sequence[str]) -> Placement:
+    """Worker k on GPU k mod G (alone on it: CUDA_VISIBLE_DEVICES), or on the CPU when G = 0."""
+    if not gpus:
+        return Placement(device="cpu", env={}, label="CPU")
+    gpu = gpus[worker % len(gpus)]
+    return Placement(device="cuda:0", env={"CUDA_VISIBLE_DEVICES": gpu}, label=f"GPU {gpu}")
+
+
 def run_search(
     prepared: Prepared,
     *,
@@ -115,13 +146,15 @@ def run_search(
         else:
             ctx = mp.get_context("spawn")
             threads = max(1, (os.cpu_count() or 1) // request.jobs)
-            prepared.recipe.release()  # each worker prepares its own copy of the data
+            gpus = _gpus()
+            prepared.recipe.release()  # each worker holds its own copy of the data
             procs = [
                 ctx.Process(target=_work, args=(prepared, k, threads), daemon=True)
                 for k in range(request.jobs)
             ]
-            for p in procs:
-                p.start()
+            for k, p in enumerate(procs):
+                with _environment(placement(k, gpus).env):  # the child starts with it
+                    p.start()
             try:
                 for p in procs:
                     p.join()
@@ -137,6 +170,27 @@ def run_search(
     finally:
         watcher.stop()
     return watcher.trials()
+
+
+def _gpus() -> list[str]:
+    import torch
+
+    return visible_gpus(torch.cuda.device_count(), os.environ)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the block (a spawned child copies the environment at start)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _work(prepared: Prepared, worker: int, threads: int | None) -> None:
