@@ -4,8 +4,8 @@
 
 (a) seed size: each model's seed Config (L = 128) on F = 50 features, at the seed's batch size
     (the `fixed:` section of search_spaces/{model}.yaml);
-(b) demo size: the `demo:` fixed values of the same file, on the demo dataset's feature count,
-    at the batch size those values give.
+(b) cpu size: the `cpu` profile's fixed values of the same file, on the demo dataset's feature
+    count, at the batch size those values give.
 
 A train step is what `fit` does per batch: forward, the weighted multi-horizon loss, backward and
 an Adam step, on random windows already on the device, so the numbers are the models' own cost
@@ -45,9 +45,9 @@ def spec_for(n_features: int) -> DataSpec:
     return DataSpec(tuple(f"feature_{k}" for k in range(n_features)), HORIZONS, ("MES", "MGC"))
 
 
-def run_config(model: str, *, demo: bool) -> RunConfig:
-    """The config `harness train` uses: the search space's fixed values (demo ones merged in)."""
-    space = load_space(SPACES / f"{model}.yaml").for_data(demo=demo)
+def run_config(model: str, *, profile: str) -> RunConfig:
+    """The config `harness train` uses: the search space's fixed values under `profile`."""
+    space = load_space(SPACES / f"{model}.yaml").for_profile(profile)
     return RunConfig.from_flat(space.flat({}), where=str(SPACES / f"{model}.yaml"))
 
 
@@ -170,7 +170,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         demo_features = make_demo(Path(tmp), days=2).n_features
-    sizes = {"seed": (False, SEED_FEATURES), "demo": (True, demo_features)}
+    sizes = {"seed": SEED_FEATURES, "cpu": demo_features}
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     threads = torch.get_num_threads()
@@ -179,8 +179,8 @@ def main() -> None:
     print("| model | size | F | L | B | params | train windows/s | steps timed |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for model in sorted(MODELS):
-        for size, (demo, n_features) in sizes.items():
-            run = run_config(model, demo=demo)
+        for size, n_features in sizes.items():
+            run = run_config(model, profile=size)
             spec = spec_for(n_features)
             windows, steps = train_rate(run, spec, device, **timing)
             print(
@@ -194,8 +194,8 @@ def main() -> None:
     print()
     print("| size | F | L | B | batched windows/s | per-channel loop windows/s | speedup |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for size, (demo, n_features) in sizes.items():
-        run = run_config("patchtst", demo=demo)
+    for size, n_features in sizes.items():
+        run = run_config("patchtst", profile=size)
         fast, slow = channel_rates(run, spec_for(n_features), device, **timing)
         print(
             f"| {size} | {n_features} | {run.seq_len} | {run.train.batch_size} | {fast:,.0f} "

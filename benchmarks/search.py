@@ -34,6 +34,7 @@ def run(model: str, trials: int, *, seed: int, jobs: int, objective: Path, folde
         study=f"bench-{time.time_ns()}",
         jobs=jobs,
         seed=seed,
+        profile="cpu",
     )
     prepared = prepare_search(request, say=lambda _: None)
     start = time.perf_counter()
@@ -72,7 +73,7 @@ def main() -> None:
             rows[name] = run(
                 args.model, args.trials, seed=args.seed, jobs=1, objective=objective, folder=folder
             )
-        print(f"model={args.model} trials={args.trials} seed={args.seed} (demo data, demo budget)")
+        print(f"model={args.model} trials={args.trials} seed={args.seed} (demo data, cpu profile)")
         print("| search | trials | pruned | epochs trained | wall time | best score |")
         print("|---|---:|---:|---:|---:|---:|")
         for name, r in rows.items():

@@ -325,3 +325,87 @@ def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_datab
     empty = tmp_path / "elsewhere"
     assert main([*argv, "--study", "mine", "--blocks", "4", "--artifacts", str(empty)]) == 0
     assert "n/a: 0 complete trial(s) with stored val predictions" in capsys.readouterr().out
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def _as_on_a_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device's profile is the CPU's, whatever this machine has."""
+    import torch
+
+    cpu = torch.device("cpu")
+    for where in ("harness.training", "harness.search.run"):
+        monkeypatch.setattr(f"{where}.device_for_training", lambda: cpu)
+
+
+@pytest.mark.usefixtures("_as_on_a_cpu")
+def test_search_says_its_profile_first_then_its_estimate(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    argv = ["search", "--model", "nhits", "--data", str(tiny_dataset), "--trials", "1"]
+    assert main([*argv, "--storage", storage]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("profile cpu: the default when training on the CPU")
+    assert lines[1].startswith("estimate: ") and "per epoch" in lines[1] and "per trial" in lines[1]
+    assert lines[2].startswith("memory: the largest config")
+    assert lines[3].startswith("trial   0 complete")
+
+
+def test_profile_seed_is_recorded_and_names_the_study(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import optuna
+
+    from harness.data import load_phase1
+
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    argv = ["search", "--model", "nhits", "--data", str(tiny_dataset), "--trials", "1"]
+    assert main([*argv, "--storage", storage, "--profile", "seed"]) == 0
+    assert capsys.readouterr().out.startswith("profile seed: chosen with --profile")
+    name = f"nhits-seed-{load_phase1(tiny_dataset).fingerprint[:8]}"
+    assert optuna.load_study(study_name=name, storage=storage).user_attrs["profile"] == "seed"
+
+
+@pytest.mark.parametrize("command", ["train", "search"])
+def test_an_unknown_profile_is_exit_2_naming_the_known_ones_and_the_file(
+    command: str, tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, "--model", "tft", "--data", str(tiny_dataset), "--profile", "laptop"]
+    if command == "search":
+        argv += ["--storage", f"sqlite:///{tmp_path}/s.db"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the first line
+    assert "unknown profile 'laptop': the known ones are seed, cpu" in captured.err
+    assert "search_spaces/tft.yaml" in captured.err and "objectives/tft.yaml" in captured.err
+
+
+@pytest.mark.usefixtures("_as_on_a_cpu")
+def test_train_says_its_profile_first(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert train(tiny_dataset, tmp_path / "train.log") == 0
+    assert capsys.readouterr().out.startswith("profile cpu: the default when training on the CPU")
+
+
+@pytest.mark.slow
+def test_finalize_trains_at_the_profile_its_study_recorded(
+    tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_project(Path.cwd())
+    storage = f"sqlite:///{tmp_path}/s.db"
+    argv = ["search", "--model", "nhits", "--data", str(tiny_dataset), "--trials", "1"]
+    assert main([*argv, "--storage", storage, "--profile", "seed"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "results"
+    argv = ["finalize", "--model", "nhits", "--data", str(tiny_dataset), "--storage", storage]
+    assert main([*argv, "--out", str(out)]) == 0  # on this CPU: the study's seed profile
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("profile seed: as recorded by study 'nhits-seed-")
+    assert "whatever the device" in first
+    assert (out / "models" / "nhits_final.pth").is_file()

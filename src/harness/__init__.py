@@ -9,14 +9,16 @@ if TYPE_CHECKING:
 
 __version__ = "0.2.0"
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """The format of what the harness stores and exports (study attributes, trial configs,
 checkpoints, metrics.json). Raised whenever their meaning changes; a study of another format is
 refused rather than mixed. 2: the budget (epochs, patience) left the trial config. 3: the score's
 Sharpe term is the probabilistic Sharpe ratio by default; Sharpe ratios are annualized per symbol
 with bars per year from the train and val timestamps only; complete trials store their val
 predictions; metrics.json gives bars_per_year per symbol, calibration, selection and
-overfitting."""
+overfitting.
+4: a study records its profile (attribute `profile`, part of the default name
+`{model}-{profile}-{data}`)."""
 
 DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 """Where studies live unless --storage says otherwise (one machine; postgresql://... to share)."""

@@ -20,6 +20,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
     from harness.data import Phase1Data
+    from harness.search import Prepared
     from harness.training import Caps
 
 # Markup off: study names, paths and params are printed as they are ("x[/]y" is a name).
@@ -148,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value (repeatable), e.g. --set learning_rate=3e-4",
     )
     p.add_argument("--seed", type=SEED, default=0)
+    _profile_arg(p)
     p.add_argument(
         "--log",
         type=Path,
@@ -176,6 +178,7 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=_seconds, default=None, help="stop starting trials after S seconds"
     )
     p.add_argument("--seed", type=SEED, default=0, help="study seed (sampler, trial seeds)")
+    _profile_arg(p)
     _caps_args(p)
     p.add_argument("--space", type=Path, default=None, help="default: search_spaces/{model}.yaml")
     p.add_argument("--objective", type=Path, default=None, help="default: objectives/{model}.yaml")
@@ -267,6 +270,15 @@ def _caps_args(p: argparse.ArgumentParser) -> None:
         type=POSITIVE,
         default=None,
         help="cap batches per epoch and per evaluation (smoke runs)",
+    )
+
+
+def _profile_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        default=None,
+        help="the sizes to train at: seed (the seed's, for a GPU), cpu, or a profile of the YAML "
+        "files; default: seed on a CUDA GPU, cpu on a CPU",
     )
 
 
@@ -419,8 +431,9 @@ def _train(args: argparse.Namespace) -> int:
     from harness.search import Recipe
     from harness.training import EpochLog, epoch_table_header, epoch_table_row
 
+    profile = _profile(args, [args.model])
     data = _load(args)
-    recipe = Recipe.load(args.model, data, caps=_caps(args))
+    recipe = Recipe.load(args.model, data, profile=profile, caps=_caps(args))
     run = recipe.default_run(_parse_sets(args.set))
     prepared = recipe.prepared(run)
     log = args.log or Path("results/train") / f"{args.model}_training.log"
@@ -449,14 +462,15 @@ def _search(args: argparse.Namespace) -> int:
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
         raise HarnessError("--study names one study: give it with one --model, not 'all'")
+    profile = _profile(args, models, space=args.space, objective=args.objective)
     for model in models:
-        code = _search_one(args, model)
+        code = _search_one(args, model, profile)
         if code:
             return code
     return 0
 
 
-def _search_one(args: argparse.Namespace, model: str) -> int:
+def _search_one(args: argparse.Namespace, model: str, profile: str) -> int:
     from harness.search import SearchDisplay, SearchRequest, prepare_search, run_search
 
     request = SearchRequest(
@@ -472,8 +486,10 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
         seed=args.seed,
         caps=_caps(args),
         artifacts=args.artifacts,
+        profile=profile,
     )
     prepared = prepare_search(request, say=_say)
+    _estimate(prepared, trials=args.trials - prepared.finished)
     display = SearchDisplay(console, study=prepared.study_name, target=args.trials)
     with display:  # Ctrl-C: main() says how to resume
         trials = run_search(prepared, on_trial=display.trial_done, on_tick=display.tick)
@@ -482,17 +498,44 @@ def _search_one(args: argparse.Namespace, model: str) -> int:
 
 
 def _finalize(args: argparse.Namespace) -> int:
-    from harness.finalize import finalize
-    from harness.search import Recipe, default_study_name
+    from harness.data import load_dataset
+    from harness.finalize import check_out, finalize
+    from harness.search import (
+        Recipe,
+        choose_profile,
+        default_study_name,
+        find_study,
+        open_storage,
+        recorded_choice,
+        recorded_profile,
+    )
+    from harness.training import device_for_training
 
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
         raise HarnessError("--study names one study: give it with one --model, not 'all'")
-    data = _load(args)
+    notes: list[str] = []  # said after the profile line, which needs the data's studies
+    data = load_dataset(args.data, say=notes.append)
+    check_out(args.out, data)  # a bad --out is named before any storage is opened
+    # Each model retrains at the profile its study recorded (the budget it searched with),
+    # whatever this machine's device; the device's profile only names a study not found.
+    device = choose_profile(None, device_for_training())
+    storage = open_storage(args.storage)
+    names: dict[str, str] = {}
+    for m in models:
+        default = default_study_name(m, data, device.name)
+        names[m] = args.study or find_study(storage, m, data, default=default)
+    recorded = {m: (names[m], recorded_profile(storage, names[m])) for m in models}
+    _say(recorded_choice(recorded, device).line)
+    for line in notes:
+        _say(line)
     finalize(  # raises, after exporting the rest, when a model fails; names the report last
-        recipes=[Recipe.load(m, data, caps=_caps(args)) for m in models],
+        recipes=[
+            Recipe.load(m, data, profile=recorded[m][1] or device.name, caps=_caps(args))
+            for m in models
+        ],
         storage=args.storage,
-        study_names={m: args.study or default_study_name(m, data) for m in models},
+        study_names=names,
         out=args.out,
         seeds=args.seeds,
         say=_say,
@@ -506,16 +549,23 @@ def _overfit(args: argparse.Namespace) -> int:
     from harness.search import (
         Recipe,
         artifacts_dir,
+        choose_profile,
         default_study_name,
+        find_study,
         load_study,
         open_storage,
+        recorded_profile,
         study_overfitting,
     )
+    from harness.training import device_for_training
 
     data = _load(args)
-    recipe = Recipe.load(args.model, data)
-    name = args.study or default_study_name(args.model, data)
-    study = load_study(open_storage(args.storage), args.storage, name, args.model)
+    storage = open_storage(args.storage)
+    device = choose_profile(None, device_for_training())
+    default = default_study_name(args.model, data, device.name)
+    name = args.study or find_study(storage, args.model, data, default=default)
+    recipe = Recipe.load(args.model, data, profile=recorded_profile(storage, name) or device.name)
+    study = load_study(storage, args.storage, name, args.model)
     folder = artifacts_dir(args.storage, args.artifacts)
     result = study_overfitting(
         study, data, directory=folder, cost_bps=recipe.score.cost_bps, n_blocks=args.blocks
@@ -583,6 +633,40 @@ def _dashboard(args: argparse.Namespace) -> int:
     exe = Path(sys.executable).with_name("optuna-dashboard")
     cmd = [str(exe), args.storage, "--host", "127.0.0.1", "--port", str(args.port)]
     return subprocess.call(cmd)
+
+
+def _profile(
+    args: argparse.Namespace,
+    models: Sequence[str],
+    *,
+    space: Path | None = None,
+    objective: Path | None = None,
+) -> str:
+    """The profile of `train` and `search`, checked against each model's files, and the first
+    line they print: which profile, and why."""
+    from harness.search import choose_profile, load_files
+    from harness.training import device_for_training
+
+    choice = choose_profile(args.profile, device_for_training())
+    for model in models:
+        load_files(model, space, objective, profile=choice.name)
+    _say(choice.line)
+    return choice.name
+
+
+def _estimate(prepared: Prepared, *, trials: int) -> None:
+    """Time and memory, said before a search's first trial; nothing when no trial is left."""
+    if trials < 1:
+        return
+    import torch
+
+    from harness.search import estimate
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    jobs = prepared.request.jobs
+    found = estimate(prepared.recipe, jobs=jobs, gpus=gpus, seed=prepared.request.seed)
+    for line in found.lines(trials=trials, parallel=min(jobs, gpus) if gpus else 1):
+        _say(line)
 
 
 def _say(line: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import optuna
 import pytest
 
@@ -11,15 +9,14 @@ from harness.data import load_phase1
 from harness.data.demo import make_demo
 from harness.finalize import FinalizeError, FinalizeReport
 from harness.search import SearchRequest, open_storage, prepare_search, run_search
-from tests.finalize.support import CAPS, MODELS, Searched, dead_pid
+from tests.finalize.support import CAPS, MODELS, PROFILE, Searched, dead_pid
 
 
 @pytest.fixture(scope="session")
 def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
     root = tmp_path_factory.mktemp("finalize-search")
     make_demo(root / "demo", days=5)
-    # Flagged as the demo dataset, so the search samples the CPU-sized demo spaces and budgets.
-    data = dataclasses.replace(load_phase1(root / "demo"), is_demo=True)
+    data = load_phase1(root / "demo")
     storage = f"sqlite:///{root}/studies.db"
     names = {}
     with pytest.MonkeyPatch.context() as patch:
@@ -30,6 +27,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
                 trials=2,
                 storage=storage,
                 caps=CAPS,
+                profile=PROFILE,
             )
             prepared = prepare_search(request, say=lambda _: None)
             run_search(prepared)

@@ -17,6 +17,7 @@ MODELS = ("nhits", "tft", "patchtst")
 # Finalize runs with the caps the search ran with, so it retrains exactly the best trial.
 # One evaluation batch (512 rows) covers the 378 validation rows of 5 demo days.
 CAPS = Caps(epochs=1, batches=1)
+PROFILE = "cpu"  # the CPU-sized spaces and budgets, whatever the device
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Searched:
         **options: Any,
     ) -> FinalizeReport:
         return finalize(
-            recipes=[Recipe.load(m, self.data, caps=CAPS) for m in models],
+            recipes=[Recipe.load(m, self.data, profile=PROFILE, caps=CAPS) for m in models],
             storage=self.storage,
             study_names={**self.study_names, **(study_names or {})},
             out=out,

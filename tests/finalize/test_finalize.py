@@ -301,7 +301,7 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(partial: Fina
 
 
 def test_a_missing_study_is_named_with_the_studies_there(searched: Searched, tmp_path: Path):
-    with pytest.raises(FinalizeError, match=r"study 'nope' not found in .*'tft-demo-"):
+    with pytest.raises(FinalizeError, match=r"study 'nope' not found in .*'tft-cpu-"):
         searched.finalize(tmp_path / "results", ["tft"], study_names={"tft": "nope"})
 
 

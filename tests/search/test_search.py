@@ -28,6 +28,7 @@ def request(tmp_path: Path, model: str, trials: int, **kw: Any) -> SearchRequest
     options: dict[str, Any] = {
         "storage": f"sqlite:///{tmp_path}/studies.db",
         "caps": Caps(epochs=2, batches=2),
+        "profile": "cpu",  # whatever the device: the demo's searches here are CPU-sized
         **kw,
     }
     return SearchRequest(model=model, trials=trials, **options)
@@ -50,7 +51,7 @@ def test_a_search_completes_and_its_trials_keep_what_they_ran(tmp_path: Path, mo
     seen = []
     trials = run_search(prepared, on_trial=seen.append)
 
-    assert prepared.study_name.startswith(f"{model}-demo-")
+    assert prepared.study_name.startswith(f"{model}-cpu-")
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
     assert sorted(t.number for t in seen) == [0, 1]
     for t in trials:

@@ -16,9 +16,9 @@ OBJECTIVES = sorted((ROOT / "objectives").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
-@pytest.mark.parametrize("demo", [False, True])
-def test_every_space_samples_valid_configs(path: Path, demo: bool) -> None:
-    space = load_space(path).for_data(demo=demo)
+@pytest.mark.parametrize("profile", ["seed", "cpu"])
+def test_every_space_samples_valid_configs(path: Path, profile: str) -> None:
+    space = load_space(path).for_profile(profile)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(20):
         trial = study.ask()
@@ -69,6 +69,23 @@ BAD_SPACES = {
         "n_heads=3",
     ),
     "not yaml": ("model: [nhits\n", "not valid YAML"),
+    "unknown key in a profile": (
+        "model: nhits\nprofiles:\n  cpu:\n    fixed: {mlp_unitz: 3}\n",
+        "profiles.cpu.fixed.mlp_unitz: unknown key",
+    ),
+    "constraint broken in a profile": (
+        "model: patchtst\nprofiles:\n  cpu:\n    params:\n"
+        "      n_heads: {type: categorical, choices: [3, 4]}\n",
+        "n_heads=3 (profile cpu)",
+    ),
+    "a seed section": (
+        "model: nhits\nprofiles:\n  seed: {fixed: {mlp_units: 3}}\n",
+        "the seed profile is the top level",
+    ),
+    "a profile name with a dash": (
+        "model: nhits\nprofiles:\n  big-gpu: {fixed: {mlp_units: 3}}\n",
+        "profiles.big-gpu",
+    ),
 }
 
 
@@ -94,16 +111,34 @@ def test_preset_expands_into_its_keys(tmp_path: Path) -> None:
     assert (run.net.patch_len, run.net.stride) == (32, 16)
 
 
-def test_demo_override_replaces_keys_it_names(tmp_path: Path) -> None:
+def test_a_profile_replaces_the_keys_it_names(tmp_path: Path) -> None:
     path = _space(
         tmp_path,
-        "model: nhits\nfixed: {mlp_units: 512, dropout: 0.1}\ndemo:\n  fixed: {mlp_units: 32}\n",
+        "model: nhits\nfixed: {mlp_units: 512, dropout: 0.1}\n"
+        "profiles:\n  cpu:\n    fixed: {mlp_units: 32}\n",
     )
     space = load_space(path)
-    demo = space.for_data(demo=True).suggest(optuna.trial.FixedTrial({}))
-    full = space.for_data(demo=False).suggest(optuna.trial.FixedTrial({}))
-    assert (demo.net.mlp_units, demo.net.dropout) == (32, 0.1)
-    assert full.net.mlp_units == 512
+    cpu = space.for_profile("cpu").suggest(optuna.trial.FixedTrial({}))
+    seed = space.for_profile("seed").suggest(optuna.trial.FixedTrial({}))
+    assert (cpu.net.mlp_units, cpu.net.dropout) == (32, 0.1)
+    assert seed.net.mlp_units == 512
+
+
+def test_a_profile_without_a_section_is_the_top_level(tmp_path: Path) -> None:
+    space = load_space(_space(tmp_path, "model: nhits\nfixed: {mlp_units: 64}\n"))
+    assert space.for_profile("cpu").flat({}) == space.for_profile("seed").flat({})
+
+
+def test_each_profile_of_an_objective_has_its_budget(tmp_path: Path) -> None:
+    path = tmp_path / "objective.yaml"
+    path.write_text(
+        "model: nhits\nbudget: {max_epochs: 30}\n"
+        "profiles:\n  cpu: {budget: {max_epochs: 6, batches_per_epoch: 8}}\n"
+    )
+    spec = load_objective(path)
+    assert spec.for_profile("seed").budget.max_epochs == 30
+    assert spec.for_profile("cpu").budget.batches_per_epoch == 8
+    assert spec.for_profile("other").budget == spec.budget  # no section: the top level's
 
 
 def test_bad_objective_names_file_and_key(tmp_path: Path) -> None:

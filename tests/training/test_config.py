@@ -25,9 +25,9 @@ SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"
 NAMES = sorted(MODELS)
 
 
-def fixed_values(model: str, *, demo: bool = False) -> dict[str, Any]:
+def fixed_values(model: str, *, profile: str = "seed") -> dict[str, Any]:
     """The flat config `harness train` starts from: a search space's fixed values."""
-    return load_space(SEARCH_SPACES / f"{model}.yaml").for_data(demo=demo).flat({})
+    return load_space(SEARCH_SPACES / f"{model}.yaml").for_profile(profile).flat({})
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -38,10 +38,10 @@ def test_defaults_round_trip(name: str) -> None:
     assert RunConfig.from_flat(run.to_flat()) == run
 
 
-@pytest.mark.parametrize("demo", [False, True])
+@pytest.mark.parametrize("profile", ["seed", "cpu"])
 @pytest.mark.parametrize("name", NAMES)
-def test_search_space_values_round_trip(name: str, demo: bool) -> None:
-    values = fixed_values(name, demo=demo)
+def test_search_space_values_round_trip(name: str, profile: str) -> None:
+    values = fixed_values(name, profile=profile)
     run = RunConfig.from_flat(values)
     flat = run.to_flat()
     assert set(flat) == config_keys(name) | {"model"}

@@ -65,7 +65,7 @@ SCORE = ScoreConfig(sharpe_weight=0.0, f1_weight=1.0)  # keep the epoch of the b
 
 
 def run_config(model: str) -> RunConfig:
-    space = load_space(SEARCH_SPACES / f"{model}.yaml").for_data(demo=True)
+    space = load_space(SEARCH_SPACES / f"{model}.yaml").for_profile("cpu")
     return RunConfig.from_flat({**space.flat({}), **SMALL[model], **TRAINING})
 
 

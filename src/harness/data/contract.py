@@ -57,7 +57,7 @@ class Phase1Data:
     n_purged: int
     sources: tuple[tuple[str, int], ...]  # (file name, first position) per source file
     fingerprint: str
-    is_demo: bool = False  # demo results go to studies of their own name
+    is_demo: bool = False  # the embedded demo dataset (sizes follow the profile, not this)
 
     def locate(self, positions: np.ndarray) -> str:
         """Where rows of the combined frame live: 'MES_final_labeled.parquet rows 3, 9'."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from harness.finalize.checkpoint import CheckpointError, EnsembleNet, ModelMeta, load_model
 from harness.finalize.comparison import write_comparison
 from harness.finalize.export import ExportError, ModelExport
-from harness.finalize.run import FinalizeError, FinalizeReport, finalize
+from harness.finalize.run import FinalizeError, FinalizeReport, check_out, finalize
 from harness.finalize.verify import verify_results
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "FinalizeReport",
     "ModelExport",
     "ModelMeta",
+    "check_out",
     "finalize",
     "load_model",
     "verify_results",

@@ -173,6 +173,12 @@ def export_model(
     model, data = recipe.model, recipe.data
     study = load_study(storage, storage_url, study_name, model)
     trial = pick_trial(study, storage_url, model, data)
+    recorded = study.user_attrs.get("profile")
+    if recorded is not None and recorded != recipe.profile:  # the budget would not be the trial's
+        raise ExportError(
+            f"{model}: study {study_name!r} searched at profile {recorded!r}, and this recipe "
+            f"is sized for {recipe.profile!r}; load the recipe with profile={recorded!r}"
+        )
     run = RunConfig.from_flat(
         trial.user_attrs["config"], where=f"study {study_name!r} trial {trial.number}: config"
     )

@@ -6,6 +6,9 @@
 - ``open_storage``, ``load_study``, ``pick_trial``, ``best_trial``: studies and their trials.
 - ``artifacts_dir``, ``stored_val_classes``, ``overfitting``: each complete trial's val
   predictions in Optuna's artifact store, and the probability of backtest overfitting they give.
+- ``choose_profile``, ``find_study``, ``recorded_profile``: profiles, the sizes a study trains at
+  (``seed``, ``cpu``, or a section of the YAML files), chosen by the device or ``--profile``.
+- ``estimate``: time per epoch and trial, and the memory of the largest config, before a search.
 """
 
 from harness.search.artifacts import (
@@ -17,8 +20,18 @@ from harness.search.artifacts import (
     study_overfitting,
 )
 from harness.search.display import SearchDisplay, status_table
+from harness.search.estimate import Estimate, estimate
 from harness.search.objective import Objective, ObjectiveSpec, load_objective
-from harness.search.recipe import Recipe
+from harness.search.profile import (
+    CPU,
+    SEED,
+    ProfileChoice,
+    choose_profile,
+    find_study,
+    recorded_choice,
+    recorded_profile,
+)
+from harness.search.recipe import Recipe, load_files
 from harness.search.run import (
     Prepared,
     SearchRequest,
@@ -44,11 +57,15 @@ from harness.search.study import (
 
 __all__ = [
     "ARTIFACTS_ENV",
+    "CPU",
     "DEFAULT_BLOCKS",
     "FINISHED",
+    "SEED",
+    "Estimate",
     "Objective",
     "ObjectiveSpec",
     "Prepared",
+    "ProfileChoice",
     "Recipe",
     "SearchDisplay",
     "SearchRequest",
@@ -61,7 +78,11 @@ __all__ = [
     "WorkerWarning",
     "artifacts_dir",
     "best_trial",
+    "choose_profile",
     "default_study_name",
+    "estimate",
+    "find_study",
+    "load_files",
     "load_objective",
     "load_space",
     "load_study",
@@ -71,6 +92,8 @@ __all__ = [
     "pick_trial",
     "prepare_search",
     "project_file",
+    "recorded_choice",
+    "recorded_profile",
     "redact",
     "run_search",
     "status_table",

@@ -3,7 +3,8 @@
 model: patchtst
 score:   {sharpe_term: psr, sharpe_weight: 0.1, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}
 budget:  {max_epochs: 30, patience: 5, batches_per_epoch: 400, train_eval_rows: 8192}  # Budget
-demo_budget: {...}          # replaces budget on the embedded demo dataset
+profiles:                   # the budget of each profile (the top level is the seed profile's)
+  cpu: {budget: {max_epochs: 6, patience: 2, batches_per_epoch: 8, train_eval_rows: 1024}}
 pruner:  {type: median, n_startup_trials: 5, n_warmup_steps: 2}
 sampler: {type: tpe, n_startup_trials: 10, multivariate: true}
 """
@@ -17,12 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import optuna
 from optuna_integration import PyTorchLightningPruningCallback
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.metrics import SCORE, train_val_gap
 from harness.search.artifacts import store_val_predictions
+from harness.search.profile import NAME_PATTERN, SEED
 from harness.search.sampler import WorkerSampler
 from harness.search.space import parse_yaml
 from harness.serialize import jsonable
@@ -75,16 +76,34 @@ class SamplerSection(Strict):
     multivariate: bool = True
 
 
+class ObjectiveProfile(Strict):
+    """What one profile changes in an objective: the budget."""
+
+    budget: Budget
+
+
 class ObjectiveSpec(Strict):
     model: str
     score: ScoreConfig = ScoreConfig()
     budget: Budget = Budget()
-    demo_budget: Budget | None = None
+    profiles: dict[Annotated[str, Field(pattern=NAME_PATTERN)], ObjectiveProfile] = Field(
+        default_factory=dict
+    )
     pruner: PrunerSection = MedianPruner(type="median")
     sampler: SamplerSection = SamplerSection()
 
-    def budget_for(self, data: Phase1Data) -> Budget:
-        return self.demo_budget if data.is_demo and self.demo_budget else self.budget
+    @model_validator(mode="after")
+    def _no_seed_section(self) -> ObjectiveSpec:
+        if SEED in self.profiles:
+            raise ValueError(f"profiles.{SEED}: the {SEED} profile is the top level of the file")
+        return self
+
+    def for_profile(self, name: str) -> ObjectiveSpec:
+        """The objective of a study of profile `name`: its budget in `budget` (the top level's
+        where the file has no section for it)."""
+        section = self.profiles.get(name)
+        budget = self.budget if section is None else section.budget
+        return self.model_copy(update={"budget": budget, "profiles": {}})
 
     def make_pruner(self, budget: Budget) -> optuna.pruners.BasePruner:
         p = self.pruner

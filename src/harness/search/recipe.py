@@ -1,9 +1,10 @@
 """The recipe of a trial: how one model trains on one dataset, told once.
 
-A ``Recipe`` holds the search space and the objective (sized for the dataset), the command
-line's caps and the data. ``harness train`` (the space's default config), a search trial (a
-sampled config) and a finalize member (a stored trial's config) each make the same one call,
-``recipe.train(run, seed=...)``, under the same budget: the objective's, capped by the caps.
+A ``Recipe`` holds the search space and the objective (sized for its profile: see
+harness.search.profile), the command line's caps and the data. ``harness train`` (the space's
+default config), a search trial (a sampled config) and a finalize member (a stored trial's
+config) each make the same one call, ``recipe.train(run, seed=...)``, under the same budget:
+the objective's, capped by the caps.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from harness import FORMAT_VERSION, __version__
 from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
 from harness.errors import HarnessError
 from harness.search.objective import ObjectiveSpec, load_objective
+from harness.search.profile import BUILTIN, SEED, check_name, default_profile
 from harness.search.space import PresetParam, SearchSpace, load_space, project_file
 from harness.training import (
     Budget,
@@ -36,10 +38,11 @@ from harness.training import (
 
 @dataclass
 class Recipe:
-    space: SearchSpace  # sized for the data (its demo section merged in on the demo)
-    spec: ObjectiveSpec
+    space: SearchSpace  # sized for the profile (its section merged in)
+    spec: ObjectiveSpec  # its budget: the profile's
     data: Phase1Data
     caps: Caps = field(default_factory=Caps)
+    profile: str = SEED  # what `space` and `spec` were sized for; a study records it
     device: torch.device | None = None  # None: the training device of the process that trains
     _prepared: dict[tuple[int, str], PreparedData] = field(default_factory=dict, repr=False)
 
@@ -49,31 +52,41 @@ class Recipe:
         model: str,
         data: Phase1Data,
         *,
+        profile: str | None = None,
         space_file: Path | None = None,
         objective_file: Path | None = None,
         caps: Caps | None = None,
     ) -> Recipe:
-        """The recipe of `model` from its YAML files (default: the project's)."""
-        space_path = project_file("search_spaces", model, space_file)
-        objective_path = project_file("objectives", model, objective_file)
-        space = load_space(space_path)
-        spec = load_objective(objective_path)
-        for path, named in ((space_path, space.model), (objective_path, spec.model)):
-            if named != model:
-                raise HarnessError(f"{path}: model: {named!r}, but this run is for {model!r}")
+        """The recipe of `model` from its YAML files (default: the project's), sized for
+        `profile` (default: the training device's); a profile that neither file knows is a
+        SpaceError naming the known ones."""
+        profile = profile or default_profile(device_for_training())
+        space, spec = load_files(model, space_file, objective_file, profile=profile)
         lacking = [h for h in spec.score.horizons or () if h not in data.horizons]
         if lacking:
             raise HarnessError(
-                f"{objective_path}: score.horizons: {', '.join(map(str, lacking))} not in the "
-                f"data, whose horizons are {', '.join(map(str, data.horizons))} (its label_* "
-                "columns); name those, or leave the key out for all of them"
+                f"{project_file('objectives', model, objective_file)}: score.horizons: "
+                f"{', '.join(map(str, lacking))} not in the data, whose horizons are "
+                f"{', '.join(map(str, data.horizons))} (its label_* columns); name those, or "
+                "leave the key out for all of them"
             )
         return cls(
-            space=space.for_data(demo=data.is_demo),
-            spec=spec,
+            space=space.for_profile(profile),
+            spec=spec.for_profile(profile),
             data=data,
             caps=caps or Caps(),
+            profile=profile,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A spawned worker prepares its own copy of the data, on its own device.
+        return {**self.__dict__, "_prepared": {}}
+
+    def release(self) -> None:
+        """Drop the data prepared here (the workers that train hold their own copies)."""
+        self._prepared.clear()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     @property
     def model(self) -> str:
@@ -81,15 +94,16 @@ class Recipe:
 
     @property
     def budget(self) -> Budget:
-        """The objective's budget for this dataset, under the caps."""
-        return self.spec.budget_for(self.data).capped(self.caps)
+        """The objective's budget for this profile, under the caps."""
+        return self.spec.budget.capped(self.caps)
 
     @property
     def score(self) -> ScoreConfig:
         return self.spec.score
 
     def default_run(self, overrides: Mapping[str, Any] | None = None) -> RunConfig:
-        """The space's fixed config (the seed's defaults, sized for the data), then `overrides`."""
+        """The space's fixed config (the seed's defaults, sized for the profile), then
+        `overrides`."""
         return self.space.default_run(overrides, where="--set")
 
     def prepared(self, run: RunConfig) -> PreparedData:
@@ -187,3 +201,25 @@ class Recipe:
             sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_files(
+    model: str,
+    space_file: Path | None = None,
+    objective_file: Path | None = None,
+    *,
+    profile: str | None = None,
+) -> tuple[SearchSpace, ObjectiveSpec]:
+    """The space and objective files of `model` (default: the project's), every profile in them;
+    with `profile`, checked to know it (`seed`, `cpu`, or a section of either file)."""
+    space_path = project_file("search_spaces", model, space_file)
+    objective_path = project_file("objectives", model, objective_file)
+    space = load_space(space_path)
+    spec = load_objective(objective_path)
+    for path, named in ((space_path, space.model), (objective_path, spec.model)):
+        if named != model:
+            raise HarnessError(f"{path}: model: {named!r}, but this run is for {model!r}")
+    if profile is not None:
+        known = list(dict.fromkeys([*BUILTIN, *space.profiles, *spec.profiles]))
+        check_name(profile, known, files=(space_path, objective_path))
+    return space, spec

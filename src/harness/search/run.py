@@ -9,6 +9,10 @@ Ctrl-C stops every worker after closing its trial: the trial in flight is record
 (reason "interrupted"), none is left RUNNING, and the same command resumes. Each worker's
 sampler is seeded from the study seed and its first trial's number (``WorkerSampler``), so no
 two workers and no two runs draw the same configurations.
+
+On a machine with G GPUs, spawned worker k sees GPU k mod G alone (CUDA_VISIBLE_DEVICES, set
+before its interpreter starts) and keeps its own copy of the data there; on a CPU the J workers
+share the cores.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -34,6 +39,7 @@ from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
 from harness.search.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
 from harness.search.objective import Objective
+from harness.search.profile import default_profile
 from harness.search.recipe import Recipe
 from harness.search.sampler import WorkerSampler
 from harness.search.study import (
@@ -44,7 +50,7 @@ from harness.search.study import (
     open_storage,
     write_error,
 )
-from harness.training import Caps
+from harness.training import Caps, device_for_training
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 
@@ -63,6 +69,7 @@ class SearchRequest:
     seed: int = 0
     caps: Caps = field(default_factory=Caps)
     artifacts: Path | None = None  # None: $HARNESS_ARTIFACTS, else artifacts/ beside SQLite
+    profile: str | None = None  # None: the training device's (harness.search.profile)
 
 
 @dataclass(frozen=True)
@@ -71,11 +78,12 @@ class Prepared:
     study_name: str
     recipe: Recipe
     artifacts: Path | None = None  # where complete trials store their val predictions
+    finished: int = 0  # finished trials the study held before this run
 
 
-def default_study_name(model: str, data: Phase1Data) -> str:
-    """Model and dataset: demo studies never share a name with studies of real data."""
-    return f"{model}-{'demo' if data.is_demo else 'data'}-{data.fingerprint[:8]}"
+def default_study_name(model: str, data: Phase1Data, profile: str) -> str:
+    """Model, profile and dataset: studies of two profiles or datasets never share a name."""
+    return f"{model}-{profile}-{data.fingerprint[:8]}"
 
 
 def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> Prepared:
@@ -85,15 +93,17 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
     if request.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {request.jobs}")
     data = load_dataset(request.data, say=say)
+    profile = request.profile or default_profile(device_for_training())
     recipe = Recipe.load(
         request.model,
         data,
+        profile=profile,
         space_file=request.space_file,
         objective_file=request.objective_file,
         caps=request.caps,
     )
     recipe.check_windows()
-    name = request.study or default_study_name(request.model, data)
+    name = request.study or default_study_name(request.model, data, profile)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our display reports studies and trials
     storage = open_storage(request.storage, create=True)
     try:
@@ -113,15 +123,45 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         )
     else:
         open_artifacts(artifacts)  # a folder that cannot be made is an error now, not per trial
-    return Prepared(request=request, study_name=name, recipe=recipe, artifacts=artifacts)
+    finished = n_finished(study.get_trials(deepcopy=False))
+    return Prepared(
+        request=request, study_name=name, recipe=recipe, artifacts=artifacts, finished=finished
+    )
 
 
 def expected_attrs(recipe: Recipe) -> dict[str, str]:
     return {
         "model": recipe.model,
+        "profile": recipe.profile,
         "data_fingerprint": recipe.data.fingerprint,
         "objective": recipe.digest(),
     }
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a spawned worker trains: its device, and the environment that puts it there."""
+
+    device: str  # as the worker's torch names it: "cuda:0" (its one visible GPU) or "cpu"
+    env: dict[str, str]  # set before the worker's interpreter starts
+    label: str  # for messages: "GPU 3" or "CPU"
+
+
+def visible_gpus(count: int, env: Mapping[str, str]) -> list[str]:
+    """The ids of the `count` GPUs this process sees, as CUDA_VISIBLE_DEVICES names them (its
+    own list when set, so a worker gets one of those, else 0..count-1)."""
+    listed = env.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return [str(k) for k in range(count)]
+    return [g.strip() for g in listed.split(",") if g.strip()][:count]
+
+
+def placement(worker: int, gpus: Sequence[str]) -> Placement:
+    """Worker k on GPU k mod G (alone on it: CUDA_VISIBLE_DEVICES), or on the CPU when G = 0."""
+    if not gpus:
+        return Placement(device="cpu", env={}, label="CPU")
+    gpu = gpus[worker % len(gpus)]
+    return Placement(device="cuda:0", env={"CUDA_VISIBLE_DEVICES": gpu}, label=f"GPU {gpu}")
 
 
 def run_search(
@@ -150,6 +190,8 @@ def _spawn_workers(prepared: Prepared) -> None:
     ctx = mp.get_context("spawn")
     stop = ctx.Event()  # Ctrl-C here: each worker closes its trial and exits
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    gpus = _gpus()
+    prepared.recipe.release()  # each worker holds its own copy of the data
     procs = [
         ctx.Process(target=_work, args=(prepared, k, threads, stop), daemon=True)
         for k in range(jobs)
@@ -157,8 +199,9 @@ def _spawn_workers(prepared: Prepared) -> None:
     # A worker starts deaf to Ctrl-C (a KeyboardInterrupt while it imports torch would be a
     # traceback); from its first trial on, it takes Ctrl-C or the stop event alike.
     with _sigint_ignored():
-        for p in procs:
-            p.start()
+        for k, p in enumerate(procs):
+            with _environment(placement(k, gpus).env):  # the child starts with it
+                p.start()
     with interrupts.deferred():
         try:
             while alive := [p for p in procs if p.is_alive()]:
@@ -172,6 +215,27 @@ def _spawn_workers(prepared: Prepared) -> None:
     failed = [f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode]
     if failed:
         raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+
+
+def _gpus() -> list[str]:
+    import torch
+
+    return visible_gpus(torch.cuda.device_count(), os.environ)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the block (a spawned child copies the environment at start)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _work(prepared: Prepared, worker: int, threads: int | None, stop: Event | None = None) -> None:

@@ -6,11 +6,16 @@
       learning_rate: {type: float, low: 1.0e-5, high: 1.0e-2, log: true}
       d_model:       {type: categorical, choices: [64, 128, 256]}
       patching:      {type: preset, choices: {p16s8: {patch_len: 16, stride: 8}, ...}}
+    profiles:                                           # sections that replace the top level
+      cpu: {fixed: {d_model: 32}, params: {d_model: {type: categorical, choices: [16, 32]}}}
 
 A `preset` is a categorical of named bundles of values, so list-like or coupled options persist
 in Optuna as one scalar. Every combination of choices (and every range's ends) is built into a
 config when the file is loaded, so a constraint (heads divide d_model, stride <= patch_len <=
-seq_len) holds by construction and no trial fails for it.
+seq_len) holds by construction and no trial fails for it, under every profile.
+
+The top level is the `seed` profile (the seed's sizes, for a GPU); a section under `profiles:`
+replaces values and distributions key by key (see harness.search.profile).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from harness.errors import HarnessError
+from harness.search.profile import NAME_PATTERN, SEED
 from harness.training import ConfigError, RunConfig, config_keys
 from harness.typed import Strict
 
@@ -114,28 +120,39 @@ Param = Annotated[
 ]
 
 
-class DemoOverride(Strict):
-    """Values and distributions that replace the top-level ones on the embedded demo dataset,
-    sized so a demo search fits a laptop's CPU (the full space is sized for a GPU)."""
+class ProfileOverride(Strict):
+    """Values and distributions that replace the top-level ones under one profile (`cpu`: sized
+    so a search fits a laptop's CPU; the top level is sized for a GPU)."""
 
     fixed: dict[str, Scalar] = Field(default_factory=dict)
     params: dict[str, Param] = Field(default_factory=dict)
+
+
+ProfileName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class SearchSpace(Strict):
     model: str
     fixed: dict[str, Scalar] = Field(default_factory=dict)
     params: dict[str, Param] = Field(default_factory=dict)
-    demo: DemoOverride | None = None
+    profiles: dict[ProfileName, ProfileOverride] = Field(default_factory=dict)
 
-    def for_data(self, *, demo: bool) -> SearchSpace:
-        """The space a study on this dataset samples: the demo override merged in, key by key."""
-        if not demo or self.demo is None:
-            return self.model_copy(update={"demo": None})
+    @model_validator(mode="after")
+    def _no_seed_section(self) -> SearchSpace:
+        if SEED in self.profiles:
+            raise ValueError(f"profiles.{SEED}: the {SEED} profile is the top level of the file")
+        return self
+
+    def for_profile(self, name: str) -> SearchSpace:
+        """The space a study of profile `name` samples: its section merged in, key by key (a
+        profile the file has no section for samples the top level)."""
+        section = self.profiles.get(name)
+        if section is None:
+            return self.model_copy(update={"profiles": {}})
         return SearchSpace(
             model=self.model,
-            fixed={**self.fixed, **self.demo.fixed},
-            params={**self.params, **self.demo.params},
+            fixed={**self.fixed, **section.fixed},
+            params={**self.params, **section.params},
         )
 
     def flat(self, sampled: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +167,7 @@ class SearchSpace(Strict):
         return values
 
     def default_run(self, overrides: Mapping[str, Any] | None = None, *, where: str) -> RunConfig:
-        """The `fixed:` config (the seed's defaults, sized for the data), then `overrides`."""
+        """The `fixed:` config (the seed's defaults, sized for the profile), then `overrides`."""
         return RunConfig.from_flat({**self.flat({}), **(overrides or {})}, where=where)
 
     def suggest(self, trial: optuna.Trial) -> RunConfig:
@@ -181,10 +198,10 @@ def load_space(path: Path) -> SearchSpace:
     if not _known_model(space.model):
         raise SpaceError(f"{path}: model: unknown model {space.model!r}")
     _check_keys(space, path, prefix="")
-    if space.demo is not None:
-        _check_keys(space.for_data(demo=True), path, prefix="demo.")
-    for demo in (False, True) if space.demo else (False,):
-        _check_combinations(space.for_data(demo=demo), path)
+    for name in space.profiles:
+        _check_keys(space.for_profile(name), path, prefix=f"profiles.{name}.")
+    for name in (SEED, *space.profiles):
+        _check_combinations(space.for_profile(name), path, profile=name)
     return space
 
 
@@ -205,7 +222,7 @@ def _check_keys(space: SearchSpace, path: Path, *, prefix: str) -> None:
                         )
 
 
-def _check_combinations(space: SearchSpace, path: Path) -> None:
+def _check_combinations(space: SearchSpace, path: Path, *, profile: str) -> None:
     names = list(space.params)
     grids = [space.params[n].corners() for n in names]
     total = 1
@@ -213,15 +230,17 @@ def _check_combinations(space: SearchSpace, path: Path) -> None:
         total *= len(g)
     if total > _MAX_COMBINATIONS:
         raise SpaceError(
-            f"{path}: params: {total} combinations of choices and range ends; at most "
-            f"{_MAX_COMBINATIONS} can be checked (merge coupled options into presets)"
+            f"{path}: params (profile {profile}): {total} combinations of choices and range "
+            f"ends; at most {_MAX_COMBINATIONS} can be checked (merge coupled options into presets)"
         )
     for combo in itertools.product(*grids):
         try:
             RunConfig.from_flat(space.flat(dict(zip(names, combo, strict=True))))
         except ConfigError as exc:
             shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, combo, strict=True))
-            raise SpaceError(f"{path}: the combination {shown} is invalid: {exc}") from None
+            raise SpaceError(
+                f"{path}: the combination {shown} (profile {profile}) is invalid: {exc}"
+            ) from None
 
 
 def _known_model(name: str) -> bool:
