@@ -457,3 +457,23 @@ def test_names_that_look_like_markup_are_printed_as_they_are(
     )
     out = capsys.readouterr().out
     assert "study 'x[/]y'" in out and "[b]out" in out
+
+
+def test_a_read_only_database_file_is_one_line_for_search_and_read_by_status(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(search(env)) == 0
+    mode = env.db.stat().st_mode
+    env.db.chmod(0o444)
+    env.db.parent.chmod(0o555)
+    try:
+        if os.access(env.db, os.W_OK):
+            pytest.skip("this user writes read-only files (root)")
+        capsys.readouterr()
+        assert main(search(env, "--trials", "2")) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is read-only" in err
+        assert main(["status", "--storage", env.storage]) == 0
+    finally:
+        env.db.parent.chmod(0o755)
+        env.db.chmod(mode)

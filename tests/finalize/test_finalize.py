@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import harness
+from harness.cli import main
 from harness.data import prepare
 from harness.data.calendar import seen_bars_per_year
 from harness.errors import HarnessError
@@ -440,3 +441,13 @@ def test_verify_checks_the_models_in_the_folder_or_those_named(
     assert verify_results(out.parent / "empty", searched.data) == [
         f"{out.parent / 'empty'}: no model exported here (finalize writes one)"
     ]
+
+
+def test_verify_results_takes_the_model_on_the_command_line(
+    partial: FinalizeError, searched: Searched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["verify-results", "--out", str(partial.report.out), "--data", str(searched.data.root)]
+    assert main([*argv, "--model", "patchtst"]) == 0
+    assert main(argv) == 0  # the models exported there
+    assert main([*argv, "--model", "all"]) == 1
+    assert "nhits_final.pth: missing" in capsys.readouterr().err

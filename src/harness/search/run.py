@@ -313,7 +313,9 @@ def _one_trial(study: optuna.Study, objective: Callable[[optuna.Trial], float]) 
 
     def checked(trial: optuna.Trial) -> float:
         numbers.append(trial.number)
-        interrupts.check()
+        if interrupts.requested():  # pressed while Optuna created the trial
+            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+            raise KeyboardInterrupt
         return objective(trial)
 
     study.optimize(checked, n_trials=1, catch=(Exception,), gc_after_trial=False)

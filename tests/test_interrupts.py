@@ -1,0 +1,58 @@
+"""Ctrl-C as a request: raised by check() where the caller can close up, never in between."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from harness import interrupts
+from harness.search.run import _one_trial
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread before the next bytecode
+
+
+def test_ctrl_c_in_a_deferred_block_waits_for_check() -> None:
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        ctrl_c()
+        assert interrupts.requested()  # no KeyboardInterrupt here
+        interrupts.check()
+    assert not interrupts.requested()  # the next command starts afresh
+
+
+def test_one_pressed_after_the_last_check_is_raised_when_the_block_ends() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.deferred(), interrupts.deferred():  # fit inside a search worker
+            ctrl_c()
+        pytest.fail("not raised by the inner block")
+
+
+def test_a_third_ctrl_c_raises_at_once() -> None:
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        ctrl_c()
+        ctrl_c()
+        ctrl_c()
+        pytest.fail("not raised at once")
+
+
+def test_a_ctrl_c_while_optuna_creates_a_trial_fails_that_trial() -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study()
+    ran = []
+
+    def objective(trial: optuna.Trial) -> float:
+        ran.append(trial.number)
+        return 0.0
+
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        interrupts.request()
+        _one_trial(study, objective)
+    assert ran == []
+    (trial,) = study.trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["fail_reason"] == "interrupted (Ctrl-C)"
