@@ -148,7 +148,7 @@ def test_score_combines_the_val_metrics(trained: Trained) -> None:
             f1_weight=SCORE_CONFIG.f1_weight,
             horizons=SCORE_CONFIG.horizons,
             reduce=SCORE_CONFIG.reduce,  # type: ignore[arg-type]
-            sharpe_term=SCORE_CONFIG.sharpe_term,  # type: ignore[arg-type]
+            sharpe_term=SCORE_CONFIG.sharpe_term,
         )
         assert entry[SCORE] == expected
 
