@@ -4,9 +4,11 @@ Time: a few training batches of the space's default config (its `fixed:` values 
 profile), each a forward, the weighted loss, backward and an optimizer step as `fit` runs them,
 on the training device with the data prepared there, plus one forward without gradients for the
 evaluation; scaled by the budget's batches per epoch, evaluated rows and epochs. After one
-untimed batch (lazy initialization, thread pools, autotuning) it times batches for about a
-second, one at least and never more than an epoch of the budget holds: a few seconds, or two
-batches of a model too slow for the device.
+untimed batch (lazy initialization, thread pools, autotuning: on a busy CPU it can take ten
+times a batch) it times batches for about 1.5 seconds, one at least and never more than an epoch
+of the budget holds: a few seconds, or two batches of a model too slow for the device. On a CPU
+shared with other jobs a batch's time varies several-fold from one to the next: the estimate is
+what the machine gave at that moment.
 
 Memory: the largest config of the space (every numeric choice and range at its top end, with
 each choice of the other categoricals and presets) is built, and what autograd saves for
@@ -134,7 +136,7 @@ def estimate(recipe: Recipe, *, jobs: int = 1, gpus: int = 0, seed: int = 0) -> 
 # --- time ---------------------------------------------------------------------------------------
 
 
-def time_default(recipe: Recipe, *, seed: int = 0, seconds: float = 1.0) -> TimeEstimate:
+def time_default(recipe: Recipe, *, seed: int = 0, seconds: float = 1.5) -> TimeEstimate:
     run = recipe.default_run()
     data = recipe.prepared(run)
     budget = recipe.budget
