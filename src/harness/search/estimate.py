@@ -2,13 +2,14 @@
 
 Time: a few training batches of the space's default config (its `fixed:` values under the
 profile), each a forward, the weighted loss, backward and an optimizer step as `fit` runs them,
-on the training device with the data prepared there, plus one forward without gradients for the
+on the training device with the data prepared there; then forwards without gradients for the
 evaluation; scaled by the budget's batches per epoch, evaluated rows and epochs. After one
 untimed batch (lazy initialization, thread pools, autotuning: on a busy CPU it can take ten
-times a batch) it times batches for about 1.5 seconds, one at least and never more than an epoch
-of the budget holds: a few seconds, or two batches of a model too slow for the device. On a CPU
-shared with other jobs a batch's time varies several-fold from one to the next: the estimate is
-what the machine gave at that moment.
+times a batch) it times training batches for about 1.5 seconds and evaluation batches for about
+half a second, one of each at least and never more than an epoch of the budget holds: a few
+seconds, or three batches of a model too slow for the device. On a CPU shared with other jobs a
+batch's time varies several-fold from one to the next: the estimate is what the machine gave at
+that moment.
 
 Memory: the largest config of the space (every numeric choice and range at its top end, with
 each choice of the other categoricals and presets) is built, and what autograd saves for
@@ -158,12 +159,16 @@ def time_default(recipe: Recipe, *, seed: int = 0, seconds: float = 1.5) -> Time
         total += time.perf_counter() - t0
         timed += 1
     net.eval()
-    b = next(batches)
-    t0 = time.perf_counter()
+    windows, spent = 0, 0.0
     with torch.no_grad(), _autocast(run, data.device):
-        net(b.x, b.symbol)
-    _sync(data.device)
-    eval_per_window = (time.perf_counter() - t0) / len(b.x)
+        while windows == 0 or (spent < seconds / 3 and windows < most * run.train.batch_size):
+            b = next(batches)
+            t0 = time.perf_counter()
+            net(b.x, b.symbol)
+            _sync(data.device)
+            spent += time.perf_counter() - t0
+            windows += len(b.x)
+    eval_per_window = spent / windows
 
     limit = math.inf if budget.eval_batches is None else budget.eval_batches * eval_batch_size(run)
     scored = (data.val, data.tail("train", budget.train_eval_rows))
