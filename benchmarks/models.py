@@ -95,9 +95,8 @@ def rate(
     return steps * batch / (time.perf_counter() - start), steps
 
 
-def train_rate(
-    run: RunConfig, spec: DataSpec, device: torch.device, **timing: Any
-) -> tuple[float, int]:
+def train_step(run: RunConfig, spec: DataSpec, device: torch.device) -> Callable[[], None]:
+    """One training step of `run` (forward, loss, backward, Adam) on a fixed random batch."""
     torch.manual_seed(0)
     net = MODELS[run.model].build(run.net, spec).to(device).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)  # small: no step may diverge
@@ -116,7 +115,13 @@ def train_rate(
         loss.backward()
         optimizer.step()
 
-    return rate(step, batch=run.train.batch_size, device=device, **timing)
+    return step
+
+
+def train_rate(
+    run: RunConfig, spec: DataSpec, device: torch.device, **timing: Any
+) -> tuple[float, int]:
+    return rate(train_step(run, spec, device), batch=run.train.batch_size, device=device, **timing)
 
 
 def n_params(run: RunConfig, spec: DataSpec) -> int:

@@ -33,10 +33,11 @@ from harness.models import MODELS
 from harness.training import device_for_training
 
 # Windows per forward pass (every pass has exactly this many, see Predictor._forward). On the
-# 2-core CPU the demo-size models ran fastest near 512 (benchmarks/predict.py --batch-sizes);
-# larger batches were slower, TFT's per-feature [B, L, F, hidden] tensors take 3.3 MB a window
-# at seed size (128 * 50 * 128 floats), and a call that predicts one new bar computes a batch.
-BATCH_SIZE = 512
+# 2-core CPU (benchmarks/predict.py --batch-sizes 64 128 256 512 1024), 128 came within 11% of
+# the fastest batch of every model at demo size and within 25% at seed size (where 64 was
+# fastest); larger batches fall out of cache (TFT at seed size: 113 windows/s at 128, 61 at
+# 512), and a call that predicts one new bar still computes a whole batch.
+BATCH_SIZE = 128
 
 
 class PredictError(HarnessError):
