@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.demo import HORIZONS, WARMUP_BARS, ewm_vol, make_splits, triple_barrier
+from harness.data.demo import (
+    HORIZONS,
+    WARMUP_BARS,
+    make_splits,
+    return_features,
+    triple_barrier,
+)
 
 SYMBOLS = ("EURUSD", "GOOG")  # sorted: the combined frame's order
 
@@ -38,15 +44,7 @@ def features(bars: pd.DataFrame) -> pd.DataFrame:
     """Scale-free causal features of one symbol's OHLCV bars (row t reads rows <= t only)."""
     close = bars["close"].astype(np.float64)
     high, low = bars["high"].astype(np.float64), bars["low"].astype(np.float64)
-    logc = pd.Series(np.log(close.to_numpy()), index=close.index)
-    r1 = logc.diff()
-    f: dict[str, pd.Series | np.ndarray] = {}
-    for k in (1, 2, 5, 10, 20):
-        f[f"feature_ret_{k}"] = logc.diff(k)
-    for w in (5, 20, 50):
-        f[f"feature_rv_{w}"] = r1.rolling(w).std()
-    f["feature_rv_ratio"] = f["feature_rv_5"] / f["feature_rv_50"]
-    f["feature_ewm_vol"] = ewm_vol(close.to_numpy())
+    f = return_features(close)  # the demo's, feature_ewm_vol included (the barriers' sigma)
     span = high - low
     f["feature_hl_range"] = span / close
     f["feature_close_loc"] = ((close - low) / span.where(span > 0)).fillna(0.5)

@@ -121,6 +121,7 @@ __all__ = [
     "oracle_macro_f1",
     "oracle_predictions",
     "read_demo",
+    "return_features",
     "simulate_bars",
     "symbol_frame",
     "triple_barrier",
@@ -316,10 +317,9 @@ def _wilder(x: pd.Series, n: int) -> pd.Series:
     return x.ewm(alpha=1.0 / n, adjust=False).mean()
 
 
-def compute_features(bars: pd.DataFrame) -> pd.DataFrame:
-    """Feature columns (float64, NaN during warm-up) from raw bars; row t uses rows <= t only."""
-    close = bars["close"].astype(np.float64)
-    high, low = bars["high"].astype(np.float64), bars["low"].astype(np.float64)
+def return_features(close: pd.Series) -> dict[str, pd.Series | np.ndarray]:
+    """Log returns over 1 to 20 bars, realized volatility over 5 to 50, their ratio and the EWM
+    volatility (``DEMO_SIGMA_FEATURE``, the barriers' sigma): causal, scale-free, NaN in warm-up."""
     # numpy's stubs type a ufunc of a Series as an ndarray; pandas returns a Series
     logc = cast(pd.Series, np.log(close))
     r1 = logc.diff()
@@ -330,6 +330,14 @@ def compute_features(bars: pd.DataFrame) -> pd.DataFrame:
         f[f"feature_rv_{w}"] = r1.rolling(w).std()
     f["feature_rv_ratio"] = f["feature_rv_5"] / f["feature_rv_50"]
     f[DEMO_SIGMA_FEATURE] = ewm_vol(close.to_numpy())
+    return f
+
+
+def compute_features(bars: pd.DataFrame) -> pd.DataFrame:
+    """Feature columns (float64, NaN during warm-up) from raw bars; row t uses rows <= t only."""
+    close = bars["close"].astype(np.float64)
+    high, low = bars["high"].astype(np.float64), bars["low"].astype(np.float64)
+    f = return_features(close)
 
     delta = close.diff()
     gain, loss = _wilder(delta.clip(lower=0), 14), _wilder((-delta).clip(lower=0), 14)
