@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from harness.finalize.checkpoint import CheckpointError, EnsembleNet, ModelMeta, load_model
 from harness.finalize.comparison import write_comparison
-from harness.finalize.export import ExportError, ModelExport
+from harness.finalize.export import ExportError, ModelExport, same_rows
 from harness.finalize.run import FinalizeError, FinalizeReport, check_out, finalize
 from harness.finalize.verify import verify_results
 
@@ -26,6 +26,7 @@ __all__ = [
     "check_out",
     "finalize",
     "load_model",
+    "same_rows",
     "verify_results",
     "write_comparison",
 ]

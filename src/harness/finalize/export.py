@@ -105,6 +105,18 @@ def val_index(data: Phase1Data) -> pd.DataFrame:
     )
 
 
+def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Two index frames name the same rows: position, timestamp and symbol, in order."""
+    keys = {"position", "timestamp", "symbol"}
+    if len(a) != len(b) or not keys <= set(a.columns) or not keys <= set(b.columns):
+        return False
+    return bool(
+        (a["position"].to_numpy() == b["position"].to_numpy()).all()
+        and (a["symbol"].astype(str).to_numpy() == b["symbol"].astype(str).to_numpy()).all()
+        and (pd.DatetimeIndex(a["timestamp"]) == pd.DatetimeIndex(b["timestamp"])).all()
+    )
+
+
 def _study_seed(trial: FrozenTrial, study: optuna.Study) -> int:
     # The search does not record its --seed yet; 0 is its default.
     return int(trial.user_attrs.get("study_seed", study.user_attrs.get("seed", 0)))

@@ -13,7 +13,7 @@ import torch
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.finalize import layout
-from harness.finalize.export import ModelExport, export_model, val_index
+from harness.finalize.export import ModelExport, export_model, same_rows, val_index
 from harness.finalize.staging import recover
 from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage
 from harness.training import DivergedError
@@ -146,18 +146,8 @@ def check_out(out: Path, data: Phase1Data) -> None:
             f"{path}: cannot be read ({exc}); remove it or use another --out"
         ) from None
     expected = val_index(data)
-    if not _same_index(existing, expected):
+    if list(existing.columns) != list(expected.columns) or not same_rows(existing, expected):
         raise HarnessError(
             f"{path}: {out} holds results of another dataset (its validation rows differ from "
             "this data's); use another --out, or empty it first."
         )
-
-
-def _same_index(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    if list(a.columns) != list(b.columns) or len(a) != len(b):
-        return False
-    return bool(
-        (a["position"].to_numpy() == b["position"].to_numpy()).all()
-        and (a["symbol"].astype(str).to_numpy() == b["symbol"].to_numpy()).all()
-        and (pd.DatetimeIndex(a["timestamp"]) == pd.DatetimeIndex(b["timestamp"])).all()
-    )

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 
 from harness.data import Bars, data_root, load_dataset, read_bars
-from harness.finalize import layout
+from harness.finalize import layout, same_rows
 from harness.models import MODELS
 from harness.predict._predictor import PredictError, Prediction, load_predictor
 
@@ -166,7 +166,7 @@ def _merge_index(path: Path, index: pd.DataFrame) -> pd.DataFrame:
     others = [c for c in old.columns if c.startswith(PREDICTED) and c not in index.columns]
     if not others:
         return index
-    if not _same_rows(old, index):
+    if not same_rows(old, index):
         named = ", ".join(c.removeprefix(PREDICTED) for c in others)
         raise PredictError(
             f"{path}: holds predictions of {named} for other rows, whose files would no longer "
@@ -178,16 +178,6 @@ def _merge_index(path: Path, index: pd.DataFrame) -> pd.DataFrame:
         (c for c in merged.columns if c.startswith(PREDICTED)), key=lambda c: rank.get(c, 99)
     )
     return merged[["position", "timestamp", "symbol", *flags]]
-
-
-def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    if len(a) != len(b) or not {"position", "timestamp", "symbol"} <= set(a.columns):
-        return False
-    return bool(
-        (a["position"].to_numpy() == b["position"].to_numpy()).all()
-        and (a["symbol"].astype(str).to_numpy() == b["symbol"].to_numpy()).all()
-        and (pd.DatetimeIndex(a["timestamp"]) == pd.DatetimeIndex(b["timestamp"])).all()
-    )
 
 
 def _write_all(writers: dict[Path, Callable[[BinaryIO], None]]) -> None:
