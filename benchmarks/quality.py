@@ -1,0 +1,311 @@
+"""The harness against a plain baseline on real bars: best val macro-F1 per horizon, wall time.
+
+    pip install backtesting
+    python benchmarks/real_bars.py /tmp/real_bars
+    python benchmarks/quality.py --data /tmp/real_bars [--models patchtst nhits tft]
+                                 [--seeds 0 1 2] [--trials 3] [--json out.json]
+
+For each model and seed, two commands run one after the other, each timed whole (imports and
+data loading included):
+
+(a) the baseline, this file's `baseline` command: the simplest honest PyTorch + Optuna loop. One
+    study per horizon, one single-horizon model per trial, plain cross-entropy, per-symbol
+    z-scored features (fit on train rows), `EPOCHS` full passes over the train windows, val
+    macro-F1 every epoch (reported to a median pruner), a trial's value its best epoch's F1.
+    Its models are hand-written stand-ins of the same size as the harness's `cpu` profile:
+    PatchTST-style (patches, a transformer encoder, a flatten-linear head), N-HiTS-style
+    (pooled inputs, an MLP), TFT-style (an LSTM, self-attention, the last step's state); each
+    samples the ranges the harness's cpu profile samples.
+(b) `harness search --model M --trials T --seed S --profile cpu` into a fresh SQLite study: one
+    multi-horizon model per trial, its default recipe. Its best val macro-F1 at horizon h is
+    the largest `val_macro_f1_h{h}` of its complete trials, each taken at the trial's
+    best-score epoch (the epoch whose weights the trial keeps).
+
+Both read the same Phase 1 files and splits; neither sees a test row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import torch
+import torch.nn.functional as F
+import yaml
+from sklearn.metrics import f1_score
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+HORIZONS = (1, 5, 20)
+EPOCHS = 5  # the baseline's full passes over the train windows per trial
+MODELS = ("patchtst", "nhits", "tft")
+SEARCHED = ("learning_rate", "dropout", "batch_size")  # what both sides sample
+
+
+def equal_space(model: str) -> dict:
+    """The harness's cpu profile with its sizes fixed: its `fixed:` values (the cpu section's
+    over the top level's) and, sampled, only SEARCHED at the cpu profile's ranges. Both sides
+    train this size and sample these ranges."""
+    space = yaml.safe_load((ROOT / "search_spaces" / f"{model}.yaml").read_text())
+    cpu = space.get("profiles", {}).get("cpu", {})
+    params = {**space["params"], **cpu.get("params", {})}
+    return {
+        "model": model,
+        "fixed": {**space["fixed"], **cpu.get("fixed", {})},
+        "params": {k: params[k] for k in SEARCHED},
+    }
+
+
+# ---- (a) the baseline ---------------------------------------------------------------------
+
+
+def load(data: Path) -> dict[str, np.ndarray]:
+    """Features z-scored per symbol on its train rows, labels 0..2, symbol codes, splits."""
+    import pandas as pd
+
+    files = sorted((data / "data" / "final").glob("*_final_labeled.parquet"))
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    split = {
+        s: np.load(data / "config" / "splits" / f"{s}_indices.npy").astype(np.int64)
+        for s in ("train", "val")
+    }
+    features = [c for c in frame.columns if c.startswith("feature_")]
+    x = frame[features].to_numpy(np.float32, copy=True)
+    symbol = pd.factorize(frame["symbol"])[0]
+    is_train = np.zeros(len(frame), dtype=bool)
+    is_train[split["train"]] = True
+    for s in np.unique(symbol):
+        own = symbol == s
+        fit = x[own & is_train]
+        x[own] = (x[own] - fit.mean(0)) / (fit.std(0) + 1e-8)
+    y = np.stack([frame[f"label_{h}"].to_numpy() + 1 for h in HORIZONS], 1).astype(np.int64)
+    return {"x": x, "y": y, "symbol": symbol, **split}
+
+
+def windows(d: dict[str, np.ndarray], rows: np.ndarray, seq_len: int, k: int):
+    """[N, L, F] windows ending at each row (row included) inside its symbol, horizon k's y."""
+    start = rows - seq_len + 1
+    rows = rows[(start >= 0) & (d["symbol"][np.maximum(start, 0)] == d["symbol"][rows])]
+    idx = rows[:, None] - np.arange(seq_len)[::-1]
+    return torch.from_numpy(d["x"][idx]), torch.from_numpy(d["y"][rows, k])
+
+
+class PatchTST(nn.Module):
+    """Channel-independent: each feature's patches pass one shared transformer encoder; a
+    flatten-linear head reads every channel's every patch (the paper's classification head)."""
+
+    def __init__(self, c: dict, n_features: int, dropout: float):
+        super().__init__()
+        self.patch, self.stride = c["patch_len"], c["stride"]
+        n, d = (c["seq_len"] - self.patch) // self.stride + 1, c["d_model"]
+        self.embed = nn.Linear(self.patch, d)
+        self.pos = nn.Parameter(torch.zeros(n, d))
+        layer = nn.TransformerEncoderLayer(d, c["n_heads"], c["d_ff"], dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, c["n_layers"], enable_nested_tensor=False)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features * n * d, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, F]
+        p = x.transpose(1, 2).unfold(2, self.patch, self.stride)  # [B, F, patches, patch]
+        z = self.encoder(self.embed(p.flatten(0, 1)) + self.pos)  # [B * F, patches, d]
+        return self.head(z.reshape(len(x), -1))
+
+
+class NHiTS(nn.Module):
+    """An MLP on the max-pooled, flattened window (N-HiTS' blocks are such MLPs)."""
+
+    def __init__(self, c: dict, n_features: int, dropout: float):
+        super().__init__()
+        units, layers = c["mlp_units"], c["mlp_layers"]
+        width = (c["seq_len"] // 2) * n_features
+        body: list[nn.Module] = []
+        for i in range(layers):
+            body += [nn.Linear(width if i == 0 else units, units), nn.ReLU(), nn.Dropout(dropout)]
+        self.pool = nn.MaxPool1d(2)
+        self.net = nn.Sequential(*body, nn.Linear(units, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.pool(x.transpose(1, 2)).flatten(1))
+
+
+class TFT(nn.Module):
+    """An LSTM encoder whose last step attends to the window (TFT's temporal core)."""
+
+    def __init__(self, c: dict, n_features: int, dropout: float):
+        super().__init__()
+        hidden = c["hidden_size"]
+        self.lstm = nn.LSTM(n_features, hidden, batch_first=True)
+        self.attn = nn.MultiheadAttention(hidden, c["n_heads"], dropout=dropout, batch_first=True)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(x)
+        a, _ = self.attn(h[:, -1:], h, h)
+        return self.head(a[:, 0] + h[:, -1])
+
+
+NETS = {"patchtst": PatchTST, "nhits": NHiTS, "tft": TFT}
+
+
+def suggest(trial: optuna.Trial, name: str, d: dict):
+    if d["type"] == "categorical":
+        return trial.suggest_categorical(name, d["choices"])
+    return trial.suggest_float(
+        name, d["low"], d["high"], log=d.get("log", False), step=d.get("step")
+    )
+
+
+def baseline_trial(trial: optuna.Trial, d: dict, model: str, k: int) -> float:
+    space = equal_space(model)
+    p = {name: suggest(trial, name, dist) for name, dist in space["params"].items()}
+    c = space["fixed"]
+    xt, yt = windows(d, d["train"], c["seq_len"], k)
+    xv, yv = windows(d, d["val"], c["seq_len"], k)
+    net = NETS[model](c, xt.shape[2], p["dropout"])
+    opt = torch.optim.Adam(net.parameters(), lr=p["learning_rate"])
+    best = 0.0
+    for epoch in range(EPOCHS):
+        net.train()
+        for idx in torch.randperm(len(xt)).split(p["batch_size"]):
+            opt.zero_grad()
+            F.cross_entropy(net(xt[idx]), yt[idx]).backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            pred = torch.cat([net(b).argmax(1) for b in xv.split(1024)])
+        f1 = f1_score(yv.numpy(), pred.numpy(), average="macro")
+        best = max(best, f1)
+        trial.report(f1, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return best
+
+
+def baseline(data: Path, model: str, seed: int, trials: int) -> dict[int, float]:
+    """Best val macro-F1 per horizon: one study of `trials` single-horizon trials each."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    d = load(data)
+    best = {}
+    for k, h in enumerate(HORIZONS):
+        torch.manual_seed(seed * 100 + k)
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=3),  # the harness's
+        )
+        study.optimize(lambda t, k=k: baseline_trial(t, d, model, k), n_trials=trials)
+        best[h] = study.best_value
+    return best
+
+
+# ---- (b) the harness, and the comparison ----------------------------------------------------
+
+
+def harness_best(storage: str) -> dict[int, float]:
+    """Per horizon, the largest val macro-F1 of the study's complete trials (best-score epoch)."""
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    return {h: max(t.user_attrs["val_metrics"][str(h)]["macro_f1"] for t in done) for h in HORIZONS}
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=os.environ)
+    wall = time.perf_counter() - start
+    if out.returncode:
+        sys.exit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return wall, out.stdout
+
+
+def compare(data: Path, model: str, seed: int, trials: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        base_cmd = [sys.executable, __file__, "baseline", "--data", str(data), "--model", model]
+        wall_a, out = timed([*base_cmd, "--seed", str(seed), "--trials", str(trials)], folder)
+        base = {int(h): f for h, f in json.loads(out.splitlines()[-1]).items()}
+        storage = f"sqlite:///{folder}/study.db"
+        harness_cmd = [sys.executable, "-m", "harness", "search", "--model", model]
+        harness_cmd += ["--trials", str(trials), "--seed", str(seed), "--profile", "cpu"]
+        harness_cmd += ["--data", str(data), "--storage", storage]
+        space = folder / f"{model}_equal_size.yaml"
+        space.write_text(yaml.safe_dump(equal_space(model), sort_keys=False))
+        harness_cmd += ["--space", str(space)]
+        harness_cmd += ["--objective", str(ROOT / "objectives" / f"{model}.yaml")]
+        wall_b, _ = timed(harness_cmd, folder)
+        return {
+            "model": model,
+            "seed": seed,
+            "baseline": base,
+            "baseline_s": wall_a,
+            "harness": harness_best(storage),
+            "harness_s": wall_b,
+        }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| model | seed | baseline F1 h1 / h5 / h20 | s | harness F1 h1 / h5 / h20 | s |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def f1s(r: dict) -> str:
+        return " / ".join(f"{r[h]:.3f}" for h in HORIZONS)
+
+    for model in dict.fromkeys(r["model"] for r in rows):
+        own = [r for r in rows if r["model"] == model]
+        for r in own:
+            lines.append(
+                f"| {model} | {r['seed']} | {f1s(r['baseline'])} | {r['baseline_s']:.0f} "
+                f"| {f1s(r['harness'])} | {r['harness_s']:.0f} |"
+            )
+        mean = {
+            side: {h: float(np.mean([r[side][h] for r in own])) for h in HORIZONS}
+            for side in ("baseline", "harness")
+        }
+        secs = {side: np.mean([r[f"{side}_s"] for r in own]) for side in ("baseline", "harness")}
+        lines.append(
+            f"| **{model}** | mean | **{f1s(mean['baseline'])}** | {secs['baseline']:.0f} "
+            f"| **{f1s(mean['harness'])}** | {secs['harness']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", nargs="?", choices=["compare", "baseline"], default="compare")
+    p.add_argument("--data", type=Path, required=True, help="a Phase 1 folder (real bars)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--model", choices=MODELS, help="the baseline command's model")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--seed", type=int, default=0, help="the baseline command's seed")
+    p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--json", type=Path, help="also write the rows here")
+    args = p.parse_args()
+    if args.command == "baseline":
+        print(json.dumps(baseline(args.data.resolve(), args.model, args.seed, args.trials)))
+        return
+    rows = []
+    for model in args.models:
+        for seed in args.seeds:
+            rows.append(compare(args.data.resolve(), model, seed, args.trials))
+            r = rows[-1]
+            print(
+                f"{model} seed {seed}: baseline {r['baseline']} in {r['baseline_s']:.0f} s, "
+                f"harness {r['harness']} in {r['harness_s']:.0f} s",
+                flush=True,
+            )
+            if args.json:
+                args.json.write_text(json.dumps(rows, indent=1))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
