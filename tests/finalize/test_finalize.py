@@ -29,8 +29,10 @@ from harness.finalize import (
 )
 from harness.finalize.staging import pending
 from harness.metrics import (
+    ACCURACY,
     BRIER,
     LOG_LOSS,
+    MACRO_F1,
     MAX_DRAWDOWN,
     N_TRADES,
     SHARPE,
@@ -42,6 +44,7 @@ from harness.metrics import (
     reliability_bins,
 )
 from harness.search import best_trial, open_storage
+from harness.search.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
 from harness.training import predict_proba
 from tests.finalize.support import MODELS, Searched
 
@@ -127,9 +130,12 @@ def test_finalize_retrains_exactly_the_best_trial(exported: FinalizeReport, sear
         assert report["trial"] == trial.number
         assert report["config"] == trial.user_attrs["config"]
         for h in searched.data.horizons:
-            got, ran = report["horizons"][str(h)]["val"], trial.user_attrs["val_metrics"][str(h)]
-            assert got["confusion"] == ran["confusion"]
-            assert got[SHARPE] == pytest.approx(ran[SHARPE], rel=1e-6, abs=1e-9)
+            got, ran = report["horizons"][str(h)]["val"], trial.user_attrs
+            assert got[ACCURACY] == ran[horizon_attr(VAL_ACCURACY, h)]
+            assert got[MACRO_F1] == ran[horizon_attr(VAL_MACRO_F1, h)]
+            assert got[SHARPE] == pytest.approx(
+                ran[horizon_attr(VAL_SHARPE, h)], rel=1e-6, abs=1e-9
+            )
 
 
 def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
