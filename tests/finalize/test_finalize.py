@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 import pytest
 import torch
+from optuna.artifacts import get_all_artifact_meta
 
 import harness
 from harness.cli import main
@@ -136,6 +137,19 @@ def test_finalize_retrains_exactly_the_best_trial(exported: FinalizeReport, sear
             assert got[SHARPE] == pytest.approx(
                 ran[horizon_attr(VAL_SHARPE, h)], rel=1e-6, abs=1e-9
             )
+
+
+def test_each_study_links_the_comparison_and_its_models_reports(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    storage = open_storage(searched.storage)
+    for model, e in exported.exported.items():
+        study = optuna.load_study(study_name=e.study, storage=storage)
+        names = {a.filename for a in get_all_artifact_meta(study, storage=storage)}
+        assert Path(layout.COMPARISON).name in names
+        for h in searched.data.horizons:
+            assert Path(layout.tearsheet(model, h)).name in names
+        assert not any(n.startswith(tuple(m for m in MODELS if m != model)) for n in names)
 
 
 def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
