@@ -39,6 +39,12 @@ def rendered(browser: Any, url: str, *texts: str) -> str:
     return body
 
 
+def shoot(browser: Any, name: str) -> None:
+    """A screenshot of the page, where $HARNESS_SCREENSHOTS names a folder (to look at)."""
+    if folder := os.environ.get(SCREENSHOTS):
+        browser.save_screenshot(str(Path(folder) / name))
+
+
 @pytest.fixture
 def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, optuna.Study]:
     """A two-trial nhits study of horizons 1, 5 and 20, with its artifacts beside the file."""
@@ -68,7 +74,9 @@ def test_the_dashboard_shows_every_horizon_the_score_notes_and_artifacts(
             browser, home, f"Best Trial (number={best.number})", "Study User Attributes"
         )
         assert "\nscore\n" in page  # the metric's name, on its plots
+        shoot(browser, "dashboard_study.png")
         rendered(browser, f"{home}/note", f"Best trial: {best.number}")
+        shoot(browser, "dashboard_study_note.png")
         trial_url = f"{url}/dashboard/studies/{s._study_id}/trials?numbers={best.number}"
         value = best.user_attrs["val_macro_f1_h20"]
         page = rendered(browser, trial_url, "val_macro_f1_h20", "epoch_log.json")
@@ -83,5 +91,4 @@ def test_the_dashboard_shows_every_horizon_the_score_notes_and_artifacts(
         assert links, "no artifact link on the trial page"
         with urllib.request.urlopen(links[0], timeout=10) as r:
             assert r.status == 200 and len(r.read()) > 0
-        if folder := os.environ.get(SCREENSHOTS):
-            browser.save_screenshot(str(Path(folder) / "dashboard_trial.png"))
+        shoot(browser, "dashboard_trial.png")
