@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.2.0"
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """The format of what the harness stores and exports (study attributes, trial configs,
 checkpoints, metrics.json). Raised whenever their meaning changes; a study of another format is
 refused rather than mixed. 2: the budget (epochs, patience) left the trial config. 3: the score's
@@ -18,7 +18,11 @@ with bars per year from the train and val timestamps only; complete trials store
 predictions; metrics.json gives bars_per_year per symbol, calibration, selection and
 overfitting.
 4: a study records its profile (attribute `profile`, part of the default name
-`{model}-{profile}-{data}`)."""
+`{model}-{profile}-{data}`).
+5: a complete trial keeps its best epoch's metrics as flat attributes, one number each
+(`val_macro_f1_h{h}`, ...: harness.search.attrs) in place of the nested `val_metrics`,
+`train_metrics` and `train_val_gap`, which optuna-dashboard cut at 1,024 characters; the full
+metrics of every epoch are its `epoch_log` artifact."""
 
 DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 """Where studies live unless --storage says otherwise (one machine; postgresql://... to share)."""

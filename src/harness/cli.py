@@ -259,6 +259,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="optuna-dashboard on the storage, bound to localhost")
     p.add_argument("--storage", default=DEFAULT_STORAGE)
     p.add_argument("--port", type=_port, default=8080)
+    p.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        help="the trials' artifact folder (default as the search: $HARNESS_ARTIFACTS, else "
+        "artifacts/ beside a SQLite storage)",
+    )
     p.set_defaults(run=_dashboard)
     return parser
 
@@ -623,16 +630,20 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    import subprocess
+    from optuna.artifacts import FileSystemArtifactStore
+    from optuna_dashboard import run_server
 
-    from harness.search import open_storage
+    from harness.search import artifacts_dir, open_storage
 
-    open_storage(args.storage)  # a clear error for a bad URL, before the server starts
-    console.print(f"optuna-dashboard on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
-    # the executable installed beside this Python, whatever the PATH
-    exe = Path(sys.executable).with_name("optuna-dashboard")
-    cmd = [str(exe), args.storage, "--host", "127.0.0.1", "--port", str(args.port)]
-    return subprocess.call(cmd)
+    storage = open_storage(args.storage)  # a clear error for a bad URL, before the server starts
+    folder = artifacts_dir(args.storage, args.artifacts)
+    # a reader makes no folder: without one, the trials' artifact links say they are missing
+    store = FileSystemArtifactStore(folder) if folder is not None and folder.is_dir() else None
+    where = f"; artifacts from {folder}" if store is not None else ""
+    _say(f"optuna-dashboard on http://127.0.0.1:{args.port}{where} (Ctrl-C stops it)")
+    # In this process, not a child: Ctrl-C or SIGTERM stops the one process that listens.
+    run_server(storage, host="127.0.0.1", port=args.port, artifact_store=store)
+    return 0
 
 
 def _profile(

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 import pytest
 import torch
+from optuna.artifacts import get_all_artifact_meta
 
 import harness
 from harness.cli import main
@@ -29,8 +30,10 @@ from harness.finalize import (
 )
 from harness.finalize.staging import pending
 from harness.metrics import (
+    ACCURACY,
     BRIER,
     LOG_LOSS,
+    MACRO_F1,
     MAX_DRAWDOWN,
     N_TRADES,
     SHARPE,
@@ -42,6 +45,7 @@ from harness.metrics import (
     reliability_bins,
 )
 from harness.search import best_trial, open_storage
+from harness.search.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
 from harness.training import predict_proba
 from tests.finalize.support import MODELS, Searched
 
@@ -127,9 +131,25 @@ def test_finalize_retrains_exactly_the_best_trial(exported: FinalizeReport, sear
         assert report["trial"] == trial.number
         assert report["config"] == trial.user_attrs["config"]
         for h in searched.data.horizons:
-            got, ran = report["horizons"][str(h)]["val"], trial.user_attrs["val_metrics"][str(h)]
-            assert got["confusion"] == ran["confusion"]
-            assert got[SHARPE] == pytest.approx(ran[SHARPE], rel=1e-6, abs=1e-9)
+            got, ran = report["horizons"][str(h)]["val"], trial.user_attrs
+            assert got[ACCURACY] == ran[horizon_attr(VAL_ACCURACY, h)]
+            assert got[MACRO_F1] == ran[horizon_attr(VAL_MACRO_F1, h)]
+            assert got[SHARPE] == pytest.approx(
+                ran[horizon_attr(VAL_SHARPE, h)], rel=1e-6, abs=1e-9
+            )
+
+
+def test_each_study_links_the_comparison_and_its_models_reports(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    storage = open_storage(searched.storage)
+    for model, e in exported.exported.items():
+        study = optuna.load_study(study_name=e.study, storage=storage)
+        names = {a.filename for a in get_all_artifact_meta(study, storage=storage)}
+        assert Path(layout.COMPARISON).name in names
+        for h in searched.data.horizons:
+            assert Path(layout.tearsheet(model, h)).name in names
+        assert not any(n.startswith(tuple(m for m in MODELS if m != model)) for n in names)
 
 
 def test_exported_metrics_are_vectorbts_and_agree_with_numpy(

@@ -21,7 +21,14 @@ from harness.search import (
     stored_val_classes,
     study_overfitting,
 )
-from harness.search.artifacts import NOT_PREDICTED, PREDICTIONS_ATTR, val_classes
+from harness.search.artifacts import (
+    EPOCH_LOG_ATTR,
+    NOT_PREDICTED,
+    PREDICTIONS_ATTR,
+    load_epoch_log,
+    val_classes,
+)
+from harness.search.attrs import VAL_MACRO_F1, horizon_attr
 from harness.training import ValPredictions
 from tests.search.test_objective import recipe
 
@@ -80,10 +87,30 @@ def test_a_complete_trial_stores_the_classes_its_val_metrics_came_from(
         assert classes.dtype == np.int8 and classes.shape == (len(data.val), len(data.horizons))
         seen = classes[:, 0] != NOT_PREDICTED
         assert seen.sum() == info["predicted"] > 0
+        log = load_epoch_log(t, tmp_path / "artifacts")
+        assert log is not None
+        best = log[t.user_attrs["best_epoch"]]
         for k, h in enumerate(data.horizons):
             truth = data.frame[f"label_{h}"].to_numpy()[data.val[seen]] + 1
-            expected = t.user_attrs["val_metrics"][str(h)][CONFUSION]
+            expected = best["val"][str(h)][CONFUSION]
             assert confusion_matrix(truth, classes[seen, k]).tolist() == expected
+
+
+def test_a_complete_trial_stores_every_epoch_whose_best_its_attributes_show(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    study = searched(tiny_dataset, tmp_path / "artifacts", trials=1)
+    (t,) = study.trials
+    log = load_epoch_log(t, tmp_path / "artifacts")
+    assert log is not None
+    assert [e["epoch"] for e in log] == list(range(t.user_attrs["epochs"]))
+    assert t.user_attrs[EPOCH_LOG_ATTR]["epochs"] == len(log)
+    best = log[t.user_attrs["best_epoch"]]
+    for h in load_phase1(tiny_dataset).horizons:
+        assert best["val"][str(h)]["macro_f1"] == t.user_attrs[horizon_attr(VAL_MACRO_F1, h)]
+    # linked from the trial's dashboard page: Optuna records its artifacts on the trial
+    linked = [k for k in t.system_attrs if k.startswith("artifacts:")]
+    assert len(linked) == 2  # the val predictions and the epoch log
 
 
 def test_without_a_folder_nothing_is_stored_and_pbo_says_why(tiny_dataset: Path) -> None:
@@ -101,7 +128,7 @@ def test_a_folder_that_cannot_be_written_fails_no_trial(tiny_dataset: Path, tmp_
     study = searched(tiny_dataset, blocked / "artifacts", trials=1)
     (t,) = study.trials
     assert t.state == TrialState.COMPLETE
-    assert "cannot be created" in t.user_attrs["val_predictions_error"]
+    assert "cannot be created" in t.user_attrs["artifacts_error"]
 
 
 # --- PBO -----------------------------------------------------------------------------------------

@@ -3,12 +3,14 @@ pruning fires, a diverging trial fails alone, a study refuses another dataset or
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
 from optuna.trial import TrialState
+from optuna_dashboard import get_note
 
 from harness.data import load_phase1
 from harness.search import (
@@ -18,6 +20,20 @@ from harness.search import (
     SearchSpace,
     StudyMismatch,
     WorkerWarning,
+)
+from harness.search.attrs import (
+    ATTR_LIMIT,
+    GAP,
+    METRIC_NAME,
+    SCORE_F1_TERM,
+    SCORE_SHARPE_TERM,
+    VAL_ACCURACY,
+    VAL_MACRO_F1,
+    VAL_PSR,
+    VAL_SHARPE,
+    describe_study,
+    horizon_attr,
+    symbol_sharpe_attr,
 )
 from harness.search.run import expected_attrs
 from harness.search.study import check_study, check_worker
@@ -39,9 +55,11 @@ SPACE: dict[str, Any] = {
 BUDGET = {"max_epochs": 2, "patience": 2, "batches_per_epoch": 2, "train_eval_rows": 64}
 ATTRS = (
     "config",
-    "val_metrics",
-    "train_metrics",
-    "train_val_gap",
+    *(
+        horizon_attr(name, h)
+        for h in HORIZONS
+        for name in (VAL_MACRO_F1, VAL_ACCURACY, VAL_SHARPE, VAL_PSR, GAP)
+    ),
     "epochs",
     "seconds",
     "best_epoch",
@@ -82,11 +100,50 @@ def test_a_trial_keeps_what_it_ran(tiny_dataset: Path) -> None:
             assert key in t.user_attrs, key
         assert t.user_attrs["config"]["model"] == "nhits"
         assert t.user_attrs["config"]["learning_rate"] == t.params["learning_rate"]
-        assert set(t.user_attrs["val_metrics"]) == {str(h) for h in HORIZONS}
+        for h in HORIZONS:  # each symbol's Sharpe: what finalize's deflated Sharpe spreads
+            assert {symbol_sharpe_attr(h, s) for s in ("MES", "MGC")} <= set(t.user_attrs)
         assert len(t.intermediate_values) == t.user_attrs["epochs"] == 2
         # the reported values pass through Lightning's float32 log; the value is exact
         assert t.value == pytest.approx(max(t.intermediate_values.values()), rel=1e-6)
         assert t.intermediate_values[t.user_attrs["best_epoch"]] == pytest.approx(t.value, rel=1e-6)
+
+
+def test_a_trials_attributes_are_short_and_its_score_is_the_sum_of_their_terms(
+    tiny_dataset: Path,
+) -> None:
+    (t,) = optimize(recipe(tiny_dataset), 1).trials
+    # optuna-dashboard cuts longer values: every attribute shows whole
+    for key, value in t.user_attrs.items():
+        assert len(json.dumps(value)) <= ATTR_LIMIT, key
+    terms = [
+        t.user_attrs[horizon_attr(SCORE_SHARPE_TERM, h)]
+        + t.user_attrs[horizon_attr(SCORE_F1_TERM, h)]
+        for h in HORIZONS
+    ]
+    assert t.value == pytest.approx(sum(terms) / len(terms), rel=1e-9)  # reduce: mean
+    for h in HORIZONS:  # f1_weight 1: the F1 term is val macro-F1
+        f1 = t.user_attrs[horizon_attr(VAL_MACRO_F1, h)]
+        assert t.user_attrs[horizon_attr(SCORE_F1_TERM, h)] == f1
+        assert 0.0 <= f1 <= 1.0
+
+
+def test_a_trial_and_the_study_carry_notes_that_show_the_numbers(tiny_dataset: Path) -> None:
+    study = optimize(recipe(tiny_dataset), 2)
+    best = study.best_trial
+    for t in study.trials:
+        note = get_note_of(study, t)
+        assert f"**Trial {t.number}**" in note
+        for h in HORIZONS:
+            row = next(line for line in note.splitlines() if line.startswith(f"| {h} |"))
+            assert f"{t.user_attrs[horizon_attr(VAL_MACRO_F1, h)]:.4f}" in row
+    study_text = get_note(study)
+    assert f"**Best trial: {best.number}**" in study_text
+    assert "mean over horizons 1, 5 of 0.1 * PSR" in study_text
+
+
+def get_note_of(study: optuna.Study, t: optuna.trial.FrozenTrial) -> str:
+    """A trial's note, as optuna-dashboard reads it (its API takes a live trial)."""
+    return str(get_note(optuna.Trial(study, t._trial_id)))
 
 
 def test_a_pruner_that_must_fire_prunes(tiny_dataset: Path) -> None:
@@ -168,3 +225,16 @@ def test_a_study_keeps_its_first_worker_refuses_another_precision_and_warns_of_v
     with pytest.warns(WorkerWarning, match="torch") as caught:
         check_worker(study, {**worker, "torch": "0.0"})
     assert len(caught) == 1
+
+
+def test_a_study_names_its_metric_and_states_score_budget_and_data(tiny_dataset: Path) -> None:
+    r = recipe(tiny_dataset)
+    study = optuna.create_study(direction="maximize")
+    describe_study(study, score=r.score, budget=r.budget, data=r.data)
+    assert study.metric_names == [METRIC_NAME]
+    attrs = study.user_attrs
+    assert attrs["score"].startswith("mean over horizons 1, 5 of 0.1 * PSR")
+    assert "max_epochs 2, patience 2, batches_per_epoch 2" in attrs["budget"]
+    assert attrs["data"].startswith(f"{len(r.data.frame)} rows (")
+    assert "symbols MES, MGC, 2024-01-01 00:00:00 to " in attrs["data"]
+    assert all(len(v) <= ATTR_LIMIT for v in attrs.values())

@@ -7,15 +7,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import torch
+from optuna.storages import BaseStorage
 
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.export import ModelExport, export_model, same_rows, val_index
 from harness.finalize.staging import recover
-from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage
+from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage, store_files
 from harness.training import DivergedError
 
 
@@ -112,6 +114,8 @@ def finalize(
         studies={m: (storage, e.study) for m, e in exported.items()},
         say=say,
     )
+    if stored_in is not None:
+        _store_reports(out, exported, backend, stored_in, say=say)
     report = FinalizeReport(out=out, exported=exported, errors=errors, comparison=comparison)
     if len(errors) == 1 and not exported:
         raise FinalizeError(next(iter(errors.values())), report)  # one model, one line
@@ -123,6 +127,28 @@ def finalize(
             report,
         )
     return report
+
+
+def _store_reports(
+    out: Path,
+    exported: Mapping[str, ModelExport],
+    storage: BaseStorage,
+    directory: Path,
+    *,
+    say: Callable[[str], None],
+) -> None:
+    """Each exported model's study links, on its dashboard page, the comparison report and
+    plots and the model's own tearsheets and plots."""
+    reports = out / layout.REPORTS_DIR
+    shared = sorted(reports.glob("phase2_*"))
+    for model, e in exported.items():
+        own = sorted(p for p in reports.glob(f"{model}_*") if p.suffix in (".html", ".png"))
+        try:
+            store_files(
+                optuna.load_study(study_name=e.study, storage=storage), shared + own, directory
+            )
+        except (OSError, HarnessError) as exc:  # the export stands; the links are extra
+            say(f"{model}: reports not stored with study {e.study!r}: {exc}")
 
 
 def _remove_empty(folder: Path) -> None:

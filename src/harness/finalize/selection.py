@@ -23,9 +23,10 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.data import Phase1Data
-from harness.metrics import BY_SYMBOL, SHARPE, deflated_sharpe, sharpe_ratio, strategy_returns
+from harness.metrics import deflated_sharpe, sharpe_ratio, strategy_returns
 from harness.search import FINISHED, overfitting, stored_val_classes
 from harness.search.artifacts import NOT_PREDICTED
+from harness.search.attrs import symbol_sharpes
 
 PBO_NOTE = (
     "probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu): the "
@@ -37,13 +38,13 @@ PBO_NOTE = (
 )
 
 
-def _per_bar_from_metrics(metrics: dict[str, Any], bpy: dict[str, float]) -> float | None:
-    """A trial's val Sharpe per bar from its stored metrics: the mean over symbols of each
-    symbol's annualized Sharpe over the square root of its bars per year."""
-    by_symbol = metrics.get(BY_SYMBOL)
-    if not by_symbol or any(s not in bpy for s in by_symbol):
+def _per_bar_from_attrs(attrs: dict[str, Any], h: int, bpy: dict[str, float]) -> float | None:
+    """A trial's val Sharpe per bar at horizon `h` from its attributes: the mean over symbols of
+    each symbol's annualized Sharpe over the square root of its bars per year."""
+    by_symbol = symbol_sharpes(attrs, h, list(bpy))
+    if not by_symbol or len(by_symbol) < len(bpy):
         return None
-    return float(np.mean([m[SHARPE] / math.sqrt(bpy[s]) for s, m in by_symbol.items()]))
+    return float(np.mean([v / math.sqrt(bpy[s]) for s, v in by_symbol.items()]))
 
 
 def _per_bar_from_classes(
@@ -96,8 +97,7 @@ def selection_report(
             if t.number in stored:
                 value = _per_bar_from_classes(stored[t.number][:, k], data, cost_bps=cost_bps)
             else:
-                metrics = t.user_attrs.get("val_metrics", {}).get(str(h), {})
-                value = _per_bar_from_metrics(metrics, bars_per_year)
+                value = _per_bar_from_attrs(t.user_attrs, h, bars_per_year)
             if value is not None:
                 sharpes.append(value)
         returns = strategy_returns(

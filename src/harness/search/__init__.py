@@ -5,7 +5,9 @@
 - ``prepare_search`` / ``run_search``: resumable, parallel workers on one study.
 - ``open_storage``, ``load_study``, ``pick_trial``, ``best_trial``: studies and their trials.
 - ``artifacts_dir``, ``stored_val_classes``, ``overfitting``: each complete trial's val
-  predictions in Optuna's artifact store, and the probability of backtest overfitting they give.
+  predictions in Optuna's artifact store, and the probability of backtest overfitting they give;
+  ``store_files``: files (finalize's reports) linked from a study's dashboard page.
+- ``search.attrs``: what the dashboard shows of a study and its trials (flat attributes, notes).
 - ``choose_profile``, ``find_study``, ``recorded_profile``: profiles, the sizes a study trains at
   (``seed``, ``cpu``, or a section of the YAML files), chosen by the device or ``--profile``.
 - ``estimate``: time per epoch and trial, and the memory of the largest config, before a search.
@@ -16,6 +18,7 @@ from harness.search.artifacts import (
     DEFAULT_BLOCKS,
     artifacts_dir,
     overfitting,
+    store_files,
     stored_val_classes,
     study_overfitting,
 )
@@ -97,6 +100,7 @@ __all__ = [
     "redact",
     "run_search",
     "status_table",
+    "store_files",
     "stored_val_classes",
     "study_overfitting",
 ]

@@ -10,12 +10,17 @@ folder: by default ``artifacts/`` beside a SQLite file, else ``--artifacts DIR``
 ``$HARNESS_ARTIFACTS`` (a folder every machine of a PostgreSQL study mounts). The trial's user
 attribute ``val_predictions`` names the artifact.
 
+A complete trial also stores its epoch log (``epoch_log.json``: every epoch's losses, score and
+nested train and val metrics per horizon), named by its attribute ``epoch_log``; optuna-dashboard
+links both from the trial's page. Finalize stores its reports on the study (``store_files``).
+
 PBO (``metrics.probability_of_backtest_overfitting``, CSCV): the trials' per-row strategy
 returns on the val rows that all of them predicted, one column per trial, cut into S blocks.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,13 +36,16 @@ from optuna.trial import FrozenTrial, TrialState
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.metrics import probability_of_backtest_overfitting, trial_returns
+from harness.serialize import jsonable
 from harness.training import ValPredictions
 
 ARTIFACTS_ENV = "HARNESS_ARTIFACTS"
 PREDICTIONS_ATTR = "val_predictions"  # the trial's user attribute naming its artifact
+EPOCH_LOG_ATTR = "epoch_log"
 NOT_PREDICTED = -1
 DEFAULT_BLOCKS = 16  # S: 12,870 ways to choose half of the blocks
 _FILE = "val_predictions.npz"
+_EPOCH_LOG = "epoch_log.json"
 
 
 def artifacts_dir(storage_url: str, given: Path | None = None) -> Path | None:
@@ -102,6 +110,53 @@ def store_val_predictions(
     }
     trial.set_user_attr(PREDICTIONS_ATTR, info)
     return info
+
+
+def store_epoch_log(
+    trial: optuna.Trial, epochs: list[dict[str, Any]], directory: Path
+) -> dict[str, Any]:
+    """Upload every epoch's entry of the trial's training history as JSON; name it on the
+    trial."""
+    store = open_artifacts(directory)
+    with tempfile.TemporaryDirectory(prefix="harness-log-") as tmp:
+        path = Path(tmp) / _EPOCH_LOG
+        path.write_text(json.dumps(jsonable(epochs), indent=1))
+        artifact_id = upload_artifact(
+            artifact_store=store,
+            file_path=str(path),
+            study_or_trial=trial,
+            mimetype="application/json",
+        )
+    info = {"artifact_id": artifact_id, "epochs": len(epochs), "format": "JSON list, one per epoch"}
+    trial.set_user_attr(EPOCH_LOG_ATTR, info)
+    return info
+
+
+def load_epoch_log(trial: FrozenTrial, directory: Path) -> list[dict[str, Any]] | None:
+    """The trial's stored epoch log; None when it has none or the store has lost it."""
+    info = trial.user_attrs.get(EPOCH_LOG_ATTR)
+    if not isinstance(info, dict) or "artifact_id" not in info:
+        return None
+    with tempfile.TemporaryDirectory(prefix="harness-log-") as tmp:
+        path = Path(tmp) / _EPOCH_LOG
+        try:
+            download_artifact(
+                artifact_store=FileSystemArtifactStore(directory),
+                file_path=str(path),
+                artifact_id=str(info["artifact_id"]),
+            )
+        except (ArtifactNotFound, OSError):
+            return None
+        log: list[dict[str, Any]] = json.loads(path.read_text())
+    return log
+
+
+def store_files(study: optuna.Study, files: Iterable[Path], directory: Path) -> list[str]:
+    """Upload `files` to the study (linked from its dashboard page); their artifact ids."""
+    store = open_artifacts(directory)
+    return [
+        upload_artifact(artifact_store=store, file_path=str(f), study_or_trial=study) for f in files
+    ]
 
 
 def load_val_predictions(

@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import optuna
+from optuna.trial import TrialState
+from optuna_dashboard import save_note
 from optuna_integration import PyTorchLightningPruningCallback
 from pydantic import Field, model_validator
 
 from harness.errors import HarnessError
-from harness.metrics import SCORE, train_val_gap
-from harness.search.artifacts import store_val_predictions
+from harness.metrics import SCORE
+from harness.search.artifacts import store_epoch_log, store_val_predictions
+from harness.search.attrs import score_words, study_note, trial_attrs, trial_note
 from harness.search.profile import NAME_PATTERN, SEED
 from harness.search.sampler import WorkerSampler
 from harness.search.space import parse_yaml
-from harness.serialize import jsonable
+from harness.search.study import best_of
 from harness.training import Budget, ScoreConfig, seed_for
 from harness.typed import Strict
 
@@ -188,18 +191,36 @@ class Objective:
         except (Exception, KeyboardInterrupt):
             trial.set_user_attr("epochs", len(epochs))
             raise
-        best = result.best
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("epochs", result.epochs)
         trial.set_user_attr("seconds", round(result.seconds, 2))
-        trial.set_user_attr("val_metrics", jsonable(best["val"]))
-        trial.set_user_attr("train_metrics", jsonable(best.get("train", {})))
-        trial.set_user_attr("train_val_gap", train_val_gap(best.get("train", {}), best["val"]))
+        attrs = trial_attrs(result.best, self.recipe.score)
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        horizons = self.recipe.data.horizons
+        save_note(
+            trial,
+            trial_note(
+                trial.number,
+                result.score,
+                attrs,
+                horizons=horizons,
+                epochs=result.epochs,
+                best_epoch=result.best_epoch,
+                seconds=result.seconds,
+            ),
+        )
+        best = best_of(trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        if best is None or best.value is None or result.score > best.value:
+            words = score_words(self.recipe.score, horizons)
+            note = study_note(trial.number, result.score, attrs, horizons=horizons, score=words)
+            save_note(trial.study, note)
         if self.artifacts is not None:
             try:
                 store_val_predictions(
                     trial, result.val_predictions, self.recipe.data.val, self.artifacts
                 )
+                store_epoch_log(trial, epochs, self.artifacts)
             except (OSError, HarnessError) as exc:  # the trial trained: keep it, say why
-                trial.set_user_attr("val_predictions_error", f"{type(exc).__name__}: {exc}")
+                trial.set_user_attr("artifacts_error", f"{type(exc).__name__}: {exc}")
         return result.score

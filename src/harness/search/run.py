@@ -38,6 +38,7 @@ from harness import DEFAULT_STORAGE, interrupts
 from harness.data import Phase1Data, load_dataset
 from harness.errors import HarnessError
 from harness.search.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
+from harness.search.attrs import describe_study
 from harness.search.objective import Objective
 from harness.search.profile import default_profile
 from harness.search.recipe import Recipe
@@ -112,6 +113,7 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         )
         check_study(study, expected_attrs(recipe))
         check_worker(study, recipe.worker())
+        describe_study(study, score=recipe.score, budget=recipe.budget, data=recipe.data)
     except optuna.exceptions.StorageInternalError as exc:  # a read-only SQLite file, say
         raise write_error(exc, request.storage) from None
     artifacts = artifacts_dir(request.storage, request.artifacts)
