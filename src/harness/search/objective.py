@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from harness.metrics import SCORE, train_val_gap
 from harness.search.artifacts import store_val_predictions
 from harness.search.profile import NAME_PATTERN, SEED
+from harness.search.progress import EpochsPlanned
 from harness.search.sampler import WorkerSampler
 from harness.search.space import parse_yaml
 from harness.serialize import jsonable
@@ -177,7 +178,10 @@ class Objective:
             result = self.recipe.train(
                 run,
                 seed=seed_for(self.seed, trial.number),
-                callbacks=[PyTorchLightningPruningCallback(trial, monitor=SCORE)],
+                callbacks=[
+                    PyTorchLightningPruningCallback(trial, monitor=SCORE),
+                    EpochsPlanned(trial),
+                ],
                 report=epochs.append,
             )
         except optuna.TrialPruned:
