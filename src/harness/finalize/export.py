@@ -43,7 +43,6 @@ from harness.finalize.report import (
     SplitResult,
     interpretable,
     interpretation,
-    plotly_js,
     score_split,
     tearsheet_html,
 )
@@ -402,7 +401,6 @@ def _write_set(
             cost_bps=summary["cost_bps"],
         )
         stage.path(layout.tearsheet(model, h)).write_text(page)
-    stage.path(layout.PLOTLY_JS).write_text(plotly_js())
     if interpretable(net):
         stage.path(layout.interpretation(model)).write_text(
             dump_json({"model": model, **interpretation(net, prepared)})
