@@ -376,9 +376,11 @@ def test_search_says_its_profile_first_then_its_estimate(
     assert main([*argv, "--storage", storage]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("profile cpu: the default when training on the CPU")
-    assert lines[1].startswith("estimate: ") and "per epoch" in lines[1] and "per trial" in lines[1]
-    assert lines[2].startswith("memory: the largest config")
-    assert lines[3].startswith("trial   0 complete")
+    assert lines[1].startswith("estimating time and memory: ")  # said while it runs
+    assert lines[2].startswith("estimate: ") and "per epoch" in lines[2] and "per trial" in lines[2]
+    assert lines[3].startswith("memory: the largest config")
+    assert lines[4].startswith("running trials until 1 finished in study nhits-cpu-")
+    assert any(line.startswith("trial   0 complete") for line in lines[5:])
 
 
 def test_profile_seed_is_recorded_and_names_the_study(

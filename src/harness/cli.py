@@ -464,7 +464,8 @@ def _search(args: argparse.Namespace) -> int:
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
         raise HarnessError("--study names one study: give it with one --model, not 'all'")
-    profile = _profile(args, models, space=args.space, objective=args.objective)
+    with _loading():
+        profile = _profile(args, models, space=args.space, objective=args.objective)
     for model in models:
         code = _search_one(args, model, profile)
         if code:
@@ -500,8 +501,9 @@ def _search_one(args: argparse.Namespace, model: str, profile: str) -> int:
 
 
 def _finalize(args: argparse.Namespace) -> int:
-    from harness.data import load_dataset
-    from harness.finalize import check_out, finalize
+    with _loading():
+        from harness.data import load_dataset
+        from harness.finalize import check_out, finalize
     from harness.search import (
         Recipe,
         choose_profile,
@@ -678,11 +680,19 @@ def _say(line: str) -> None:
     show(console, line)
 
 
+def _loading() -> contextlib.AbstractContextManager[None]:
+    # Seconds pass while torch, Lightning and Optuna load, before the first line (the profile)
+    # can be said: a spinner on a terminal; in a pipe the profile stays the first line.
+    return _working("loading PyTorch, Lightning and Optuna", piped=False)
+
+
 @contextlib.contextmanager
-def _working(what: str) -> Iterator[None]:
-    """Says what a slow step does while it runs: a spinner on a terminal, a line elsewhere."""
+def _working(what: str, *, piped: bool = True) -> Iterator[None]:
+    """Says what a slow step does while it runs: a spinner on a terminal, else a line (unless
+    not `piped`)."""
     if not console.is_terminal:
-        _say(f"{what}...")
+        if piped:
+            _say(f"{what}...")
         yield
         return
     with console.status(Text(what), spinner="line"):
