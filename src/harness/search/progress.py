@@ -28,8 +28,8 @@ class EpochsPlanned(Callback):
 
 
 def progress_line(trial: FrozenTrial, elapsed: float) -> str:
-    """ "trial   3  epoch 2/6  last 0.4112  best 0.4300  12 s": epochs scored of the budget, the
-    last and the best score so far, time since the trial started."""
+    """One line: epochs scored of the budget, the last and the best score so far, and the time
+    since the trial started, as in ``trial   3  epoch 2/6  last 0.4112  best 0.4300  12 s``."""
     scores = trial.intermediate_values
     planned = trial.user_attrs.get(MAX_EPOCHS)
     line = f"trial {trial.number:3d}  epoch {len(scores)}" + (f"/{planned}" if planned else "")
