@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,31 @@ def test_status_lists_the_study_and_another_dataset_cannot_join_it(
     assert "--study NEW_NAME" in err
 
 
+def test_search_output_in_a_pipe_shows_each_trials_epochs_and_no_control_codes(
+    tiny_dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tiny_project(Path.cwd())  # 2 epochs of at most 3 batches
+    original = Phase2Module.training_step
+
+    def slow(self: Phase2Module, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)  # an epoch outlasts the display's one-second look at the storage
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Phase2Module, "training_step", slow)
+    argv = search_args(f"sqlite:///{tmp_path}/s.db", data=tiny_dataset, study="mine")
+    argv[argv.index("--epochs") + 1] = "2"
+    argv[argv.index("--max-batches") + 1] = "3"
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert re.search(r"^trial   0  epoch 0/2  \S+ s$", out, re.MULTILINE)
+    assert re.search(r"^trial   0  epoch 1/2  last \S+  best \S+  \S+ s$", out, re.MULTILINE)
+    assert "estimating time and memory: timing training batches of the default config...\n" in out
+
+
 def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_database(
     tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -350,9 +376,11 @@ def test_search_says_its_profile_first_then_its_estimate(
     assert main([*argv, "--storage", storage]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("profile cpu: the default when training on the CPU")
-    assert lines[1].startswith("estimate: ") and "per epoch" in lines[1] and "per trial" in lines[1]
-    assert lines[2].startswith("memory: the largest config")
-    assert lines[3].startswith("trial   0 complete")
+    assert lines[1].startswith("estimating time and memory: ")  # said while it runs
+    assert lines[2].startswith("estimate: ") and "per epoch" in lines[2] and "per trial" in lines[2]
+    assert lines[3].startswith("memory: the largest config")
+    assert lines[4].startswith("running trials until 1 finished in study nhits-cpu-")
+    assert any(line.startswith("trial   0 complete") for line in lines[5:])
 
 
 def test_profile_seed_is_recorded_and_names_the_study(

@@ -363,7 +363,7 @@ def test_ctrl_c_in_finalize_exits_130_and_leaves_no_partial_output(
     assert main(search(env)) == 0  # one trial of one epoch: --epochs 1
     out = tmp_path / "out.txt"
     proc = command(env, finalize(env), out)  # retrains it for the objective's 500 epochs
-    wait_for(proc, lambda: out.is_file() and "training member" in out.read_text(), "training")
+    wait_for(proc, lambda: out.is_file() and "member 1/1: training" in out.read_text(), "training")
     time.sleep(2)
 
     code, err = ctrl_c(proc)

@@ -7,7 +7,7 @@ import contextlib
 import shlex
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -17,6 +17,7 @@ from rich.text import Text
 
 from harness import DEFAULT_STORAGE, MODEL_NAMES
 from harness.errors import HarnessError
+from harness.screen import fit, show
 
 if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
     from harness.data import Phase1Data
@@ -55,12 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"{exc.strerror or exc}{where}")
         return 2
     except KeyboardInterrupt:
-        errors.print(_interrupted(argv), highlight=False, soft_wrap=True)
+        show(errors, _interrupted(argv))
         return 130
 
 
 def _error(message: str) -> None:
-    errors.print(Text("error:", style="bold red"), message, highlight=False, soft_wrap=True)
+    line = f"error: {message}"
+    text = Text("\n".join(fit(line, errors.width)) if errors.is_terminal else line)
+    text.stylize("bold red", 0, len("error:"))
+    errors.print(text, highlight=False, soft_wrap=True)
 
 
 def _interrupted(argv: list[str]) -> str:
@@ -395,12 +399,10 @@ def _check_data(args: argparse.Namespace) -> int:
             "/".join(str(row.skipped_rows[k]) for k in splits),
         )
     console.print(scoring)
-    console.print(
+    _say(
         "bars/year: from the symbol's train and val timestamps only; it annualizes the symbol's "
         "Sharpe ratios. holes: places where a split skips rows of the symbol (skipped: the rows "
-        "skipped there); no backtest holds a position across one.",
-        highlight=False,
-        soft_wrap=True,
+        "skipped there); no backtest holds a position across one."
     )
     labels = Table("horizon", "split", "-1", "0", "+1", title="label shares")
     for h, by_split in s.label_shares.items():
@@ -469,7 +471,8 @@ def _search(args: argparse.Namespace) -> int:
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
         raise HarnessError("--study names one study: give it with one --model, not 'all'")
-    profile = _profile(args, models, space=args.space, objective=args.objective)
+    with _loading():
+        profile = _profile(args, models, space=args.space, objective=args.objective)
     for model in models:
         code = _search_one(args, model, profile)
         if code:
@@ -505,8 +508,9 @@ def _search_one(args: argparse.Namespace, model: str, profile: str) -> int:
 
 
 def _finalize(args: argparse.Namespace) -> int:
-    from harness.data import load_dataset
-    from harness.finalize import check_out, finalize
+    with _loading():
+        from harness.data import load_dataset
+        from harness.finalize import check_out, finalize
     from harness.search import (
         Recipe,
         choose_profile,
@@ -597,7 +601,7 @@ def _verify(args: argparse.Namespace) -> int:
     models = None if args.model is None else MODEL_NAMES if args.model == "all" else (args.model,)
     problems = verify_results(args.out, _load(args), models=models)
     if problems:
-        errors.print("\n".join(problems), highlight=False, soft_wrap=True)
+        show(errors, "\n".join(problems))
         return 1
     _say(
         f"{args.out}: every file is present, matches its manifest, aligned with the validation "
@@ -623,9 +627,11 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from harness.search import open_storage, status_table
+    from harness.search import open_storage, storage_status
 
-    console.print(status_table(open_storage(args.storage)))
+    lines = storage_status(open_storage(args.storage))
+    for line in lines or ["no studies in this storage"]:
+        _say(line)
     return 0
 
 
@@ -675,10 +681,30 @@ def _estimate(prepared: Prepared, *, trials: int) -> None:
 
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     jobs = prepared.request.jobs
-    found = estimate(prepared.recipe, jobs=jobs, gpus=gpus, seed=prepared.request.seed)
+    with _working("estimating time and memory: timing training batches of the default config"):
+        found = estimate(prepared.recipe, jobs=jobs, gpus=gpus, seed=prepared.request.seed)
     for line in found.lines(trials=trials, parallel=min(jobs, gpus) if gpus else 1):
         _say(line)
 
 
 def _say(line: str) -> None:
-    console.print(line, highlight=False, soft_wrap=True)
+    show(console, line)
+
+
+def _loading() -> contextlib.AbstractContextManager[None]:
+    # Seconds pass while torch, Lightning and Optuna load, before the first line (the profile)
+    # can be said: a spinner on a terminal; in a pipe the profile stays the first line.
+    return _working("loading PyTorch, Lightning and Optuna", piped=False)
+
+
+@contextlib.contextmanager
+def _working(what: str, *, piped: bool = True) -> Iterator[None]:
+    """Says what a slow step does while it runs: a spinner on a terminal, else a line (unless
+    not `piped`)."""
+    if not console.is_terminal:
+        if piped:
+            _say(f"{what}...")
+        yield
+        return
+    with console.status(Text(what), spinner="line"):
+        yield

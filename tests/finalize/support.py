@@ -41,8 +41,7 @@ class Searched:
             storage=self.storage,
             study_names={**self.study_names, **(study_names or {})},
             out=out,
-            say=lambda _: None,
-            **options,
+            **{"say": lambda _: None, **options},
         )
 
 

@@ -247,6 +247,26 @@ def test_training_log_has_a_line_per_epoch(exported: FinalizeReport) -> None:
         assert len(epochs) == sum(summary(exported.out, model)["training"]["epochs"])
 
 
+def test_finalize_says_each_model_member_epoch_and_export_step(
+    searched: Searched, tmp_path: Path
+) -> None:
+    said: list[str] = []
+    searched.finalize(tmp_path / "results", ["nhits"], say=said.append)
+    steps = [
+        r"nhits: best trial \d+ of study '.+' \(score \S+\); retraining 1 member\(s\)",
+        r"nhits member 1/1: training \(seed \d+\) on cpu",
+        r"nhits member 1/1: epoch 1/1  score \d\.\d{4}  best \d\.\d{4}  \S+ s",
+        r"nhits: predicting and scoring the val and train rows \(vectorbt backtests\)",
+        r"nhits: writing its files \(.+\)",
+        r"nhits: exported \d+ files to .+",
+        r"comparison of nhits: Optuna plots, .+",
+        r"comparison of nhits: .+phase2_model_comparison\.md",
+    ]
+    assert len(said) == len(steps)
+    for line, step in zip(said, steps, strict=True):
+        assert re.fullmatch(step, line), line
+
+
 def test_comparison_report_compares_and_links_existing_plots(exported: FinalizeReport) -> None:
     text = exported.comparison.read_text()  # type: ignore[union-attr]
     for model in MODELS:

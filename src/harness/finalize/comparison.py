@@ -91,6 +91,7 @@ def write_comparison(
     reports = load_reports(out, data)
     if not reports:
         return None
+    say(f"comparison of {', '.join(reports)}: Optuna plots, equity, confusion, PBO, reliability")
     _use_agg()
     reports_dir = out / layout.REPORTS_DIR
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -43,13 +43,13 @@ from harness.finalize.report import (
     SplitResult,
     interpretable,
     interpretation,
-    plotly_js,
     score_split,
     tearsheet_html,
 )
 from harness.finalize.selection import selection_report
 from harness.finalize.staging import Staging
-from harness.metrics import train_val_gap
+from harness.metrics import SCORE, train_val_gap
+from harness.screen import duration
 from harness.search import DEFAULT_BLOCKS, Recipe, load_study, pick_trial, redact
 from harness.serialize import dump_json
 from harness.training import (
@@ -141,6 +141,23 @@ def _timed_val_predict(
     return rows, probs, time.perf_counter() - start
 
 
+def _epoch_report(
+    member: str, epochs: int, *, log: TextIO, say: Callable[[str], None]
+) -> Callable[[dict[str, Any]], None]:
+    """Each epoch of a member: its log line, and a line said with its score and the best."""
+    scores: list[float] = []
+
+    def write(entry: dict[str, Any]) -> None:
+        log.write(epoch_line(entry) + "\n")
+        scores.append(entry[SCORE])
+        say(
+            f"{member}: epoch {len(scores)}/{epochs}  score {scores[-1]:.4f}  "
+            f"best {max(scores):.4f}  {duration(entry['seconds'])}"
+        )
+
+    return write
+
+
 def _train_members(
     recipe: Recipe,
     run: RunConfig,
@@ -149,14 +166,13 @@ def _train_members(
     log: TextIO,
     say: Callable[[str], None],
 ) -> list[FitResult]:
-    def write(entry: dict[str, Any]) -> None:
-        log.write(epoch_line(entry) + "\n")
-
     fits = []
     for k, seed in enumerate(seeds):
         device = recipe.prepared(run).device
-        say(f"{run.model}: training member {k + 1}/{len(seeds)} (seed {seed}) on {device}")
+        member = f"{run.model} member {k + 1}/{len(seeds)}"
+        say(f"{member}: training (seed {seed}) on {device}")
         log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
+        write = _epoch_report(member, recipe.budget.max_epochs, log=log, say=say)
         result = recipe.train(run, seed=seed, report=write)  # as the search trained the trial
         log.write(
             f"best epoch {result.best_epoch}: score {result.score:.5f} "
@@ -210,6 +226,7 @@ def export_model(
             log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
             fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
         net = fits[0].net if len(fits) == 1 else EnsembleNet([f.net for f in fits]).eval()
+        say(f"{model}: predicting and scoring the val and train rows (vectorbt backtests)")
         summary, val = _evaluate(
             recipe,
             run,
@@ -222,6 +239,7 @@ def export_model(
             artifacts=artifacts,
             pbo_blocks=pbo_blocks,
         )
+        say(f"{model}: writing its files (checkpoint, predictions, metrics, tearsheets)")
         _write_set(stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds)
         files = stage.commit()
     finally:
@@ -383,7 +401,6 @@ def _write_set(
             cost_bps=summary["cost_bps"],
         )
         stage.path(layout.tearsheet(model, h)).write_text(page)
-    stage.path(layout.PLOTLY_JS).write_text(plotly_js())
     if interpretable(net):
         stage.path(layout.interpretation(model)).write_text(
             dump_json({"model": model, **interpretation(net, prepared)})

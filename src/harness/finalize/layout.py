@@ -15,9 +15,6 @@ LOGS_DIR = "logs"
 
 VAL_INDEX = f"{PREDICTIONS_DIR}/val_index.parquet"
 COMPARISON = f"{REPORTS_DIR}/phase2_model_comparison.md"
-# Tearsheets and Optuna's HTML plots load plotly.js from this one copy beside them (see
-# report.PLOTLYJS): inlined, it would add ~5 MB to every HTML file.
-PLOTLY_JS = f"{REPORTS_DIR}/plotly.min.js"
 
 
 def checkpoint(model: str) -> str:
@@ -68,7 +65,6 @@ def model_files(model: str, horizons: tuple[int, ...], *, interpretable: bool) -
         VAL_INDEX,
         metrics(model),
         *(tearsheet(model, h) for h in horizons),
-        PLOTLY_JS,
         training_log(model),
     ]
     if interpretable:

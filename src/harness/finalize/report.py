@@ -35,14 +35,15 @@ from harness.metrics import (
     vectorbt_portfolios,
 )
 
-# False: HTML files load plotly.js from reports/plotly.min.js (written once, ~5 MB), and stay
-# ~0.2-1 MB each. True: each file embeds its own copy (self-contained, ~5 MB more per file).
-INLINE_PLOTLYJS = False
 RELIABILITY = "reliability"  # per horizon: metrics.reliability_bins of the class probabilities
 # vectorbt's portfolio subplots drawn per symbol; net exposure shows long (+1) and short (-1).
 # Its "trades" and "underwater" subplots are left out: they take seconds per plot (a shape per
 # trade) and repeat what orders and drawdowns show.
 TEARSHEET_SUBPLOTS = ("orders", "net_exposure", "trade_pnl", "cum_returns", "drawdowns")
+# A tearsheet's plots keep, per trace, the lowest and the highest point of each of this many runs
+# of consecutive points: about one run per pixel of the 1100-pixel-wide figure, so lines look as
+# with every point, and a file's size stays flat in the number of validation rows.
+PLOT_BUCKETS = 1000
 
 
 @dataclass(frozen=True)
@@ -97,18 +98,10 @@ def score_split(
 
 
 def plotly_script() -> str:
-    if INLINE_PLOTLYJS:
-        from plotly.offline import get_plotlyjs
-
-        return f'<script type="text/javascript">{get_plotlyjs()}</script>'
-    return '<script src="plotly.min.js"></script>'
-
-
-def plotly_js() -> str:
-    """The text of plotly.min.js, for reports/plotly.min.js."""
+    """plotly.js inlined (4.8 MB): an HTML report works alone, offline, wherever it is copied."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs()
+    return f'<script type="text/javascript">{get_plotlyjs()}</script>'
 
 
 def html_page(title: str, body: Sequence[str]) -> str:
@@ -130,6 +123,41 @@ def html_page(title: str, body: Sequence[str]) -> str:
 
 def figure_html(fig: Any) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False)
+
+
+def extremes(y: np.ndarray, buckets: int) -> np.ndarray:
+    """Sorted positions of the first and last point of `y` and of the lowest and highest point
+    of each of `buckets` runs of consecutive points (a run of NaN keeps one: the gap shows)."""
+    n = y.size
+    size = -(-n // buckets)  # points per run, the last run shorter
+    padded = np.full(buckets * size, np.nan)
+    padded[:n] = y
+    runs = padded.reshape(buckets, size)  # (buckets, size)
+    start = np.arange(buckets) * size
+    low = start + np.argmin(np.where(np.isnan(runs), np.inf, runs), axis=1)
+    high = start + np.argmax(np.where(np.isnan(runs), -np.inf, runs), axis=1)
+    keep = np.unique(np.concatenate([[0, n - 1], low, high]))
+    return keep[keep < n]
+
+
+def thin(fig: Any, *, buckets: int = PLOT_BUCKETS) -> None:
+    """Cut every trace of `fig` longer than 2 * `buckets` points to its ``extremes``, in place,
+    with each of its per-point arrays (hover data, marker sizes). plotly-resampler does this
+    for a live Dash server; a file read offline needs its points chosen once, here."""
+    for trace in fig.data:
+        if trace.y is None or len(trace.y) <= 2 * buckets:
+            continue
+        n = len(trace.y)
+        keep = extremes(np.asarray(trace.y, dtype=float), buckets)
+        for owner, names in ((trace, _POINT_ARRAYS), (trace.marker, _MARKER_ARRAYS)):
+            for name in names:
+                value = getattr(owner, name, None)
+                if value is not None and not isinstance(value, str) and len(value) == n:
+                    setattr(owner, name, np.asarray(value)[keep])
+
+
+_POINT_ARRAYS = ("x", "y", "customdata", "text", "hovertext")
+_MARKER_ARRAYS = ("color", "size", "opacity", "symbol")
 
 
 def _fmt(value: Any, spec: str = ".3f") -> str:
@@ -166,11 +194,14 @@ def tearsheet_html(
         f"<p>Validation rows. Rule: predicted class 2 (label +1) long, 0 (label -1) short, "
         f"1 flat, at each bar's close, held to the next bar of the same symbol; "
         f"{cost_bps:g} bp per side. Accuracy {metrics['accuracy']:.3f}, macro-F1 "
-        f"{metrics['macro_f1']:.3f}. One account trades the symbols one after another.</p>",
+        f"{metrics['macro_f1']:.3f}. One account trades the symbols one after another. The "
+        f"table counts every bar; a plot line of more than {2 * PLOT_BUCKETS:,} bars draws "
+        f"the lowest and highest point of each of {PLOT_BUCKETS:,} runs of bars.</p>",
         "<table>" + "".join(lines) + "</table>",
     ]
     for symbol, pf in portfolios.items():
         fig = pf.plot(subplots=list(TEARSHEET_SUBPLOTS))
+        thin(fig)
         fig.update_layout(title=f"{model} {horizon}-bar, {symbol}", height=1100, width=1100)
         body += [f"<h2>{html.escape(symbol)}</h2>", figure_html(fig)]
     return html_page(f"{model}: {horizon}-bar validation tearsheet", body)

@@ -22,7 +22,7 @@ from harness.search.artifacts import (
     stored_val_classes,
     study_overfitting,
 )
-from harness.search.display import SearchDisplay, status_table
+from harness.search.display import SearchDisplay, storage_status
 from harness.search.estimate import Estimate, estimate
 from harness.search.objective import Objective, ObjectiveSpec, load_objective
 from harness.search.profile import (
@@ -99,7 +99,7 @@ __all__ = [
     "recorded_profile",
     "redact",
     "run_search",
-    "status_table",
+    "storage_status",
     "store_files",
     "stored_val_classes",
     "study_overfitting",

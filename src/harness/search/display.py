@@ -1,19 +1,31 @@
-"""What a search shows: a live status line, one line per finished trial, a closing summary."""
+"""What a search shows: running trials' epochs and scores, one line per finished trial, the
+study's counts with an ETA, a closing summary. Everything is read from the storage, so every
+worker's trials show, on this machine or others.
+
+On a terminal the running trials live in a status block redrawn in place, every line fitted to
+the width (``harness.screen.fit``); in a file or a pipe there are plain lines only: one per
+epoch a trial scores, one per finished trial, then the study's counts.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import datetime
+from statistics import fmean
 from types import TracebackType
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
-from harness.search.study import best_of, counts
+from harness.screen import duration, fit, show
+from harness.search.progress import progress_line
+from harness.search.study import FINISHED, best_of, counts, n_finished
+
+SHOWN_RUNNING = 8  # running trials listed in the status block; the others are counted
 
 
 def _params(trial: FrozenTrial) -> str:
@@ -38,8 +50,62 @@ def trial_line(t: FrozenTrial) -> str:
     return f"trial {t.number:3d} failed: {reason}  {_params(t)}"
 
 
+def _elapsed(t: FrozenTrial, now: datetime) -> float:
+    # Optuna stamps trials with its host's local time, naive, as `now` is.
+    return 0.0 if t.datetime_start is None else max(0.0, (now - t.datetime_start).total_seconds())
+
+
+def eta_seconds(trials: Sequence[FrozenTrial], target: int, now: datetime) -> float | None:
+    """Seconds until the study holds `target` finished trials: the mean wall time of its
+    finished trials for each one left, less what the running ones have done, shared among them
+    (one per worker). None before any trial has finished."""
+    spans = [
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in trials
+        if t.state in FINISHED and t.datetime_start and t.datetime_complete
+    ]
+    if not spans:
+        return None
+    mean = fmean(spans)
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    left = max(0, target - n_finished(list(trials))) * mean
+    left -= sum(min(_elapsed(t, now), mean) for t in running)
+    return max(0.0, left) / max(1, len(running))
+
+
+def study_line(trials: Sequence[FrozenTrial], target: int, now: datetime) -> str:
+    c = counts(list(trials))
+    done = c[TrialState.COMPLETE] + c[TrialState.PRUNED]
+    line = (
+        f"trials {done}/{target} finished ({c[TrialState.COMPLETE]} complete, "
+        f"{c[TrialState.PRUNED]} pruned), {c[TrialState.RUNNING]} running, "
+        f"{c[TrialState.FAIL]} failed"
+    )
+    if done >= target:
+        return line
+    eta = eta_seconds(trials, target, now)
+    return line + ("; ETA after the first trial" if eta is None else f"; ETA {duration(eta)}")
+
+
+def best_line(trials: Sequence[FrozenTrial]) -> str | None:
+    best = best_of(trials)
+    return None if best is None else f"best {best.value:.4f} (trial {best.number}): {_params(best)}"
+
+
+def status_lines(trials: Sequence[FrozenTrial], target: int, now: datetime) -> list[str]:
+    """The status block: the study's counts and ETA, each running trial's progress, the best."""
+    running = sorted((t for t in trials if t.state == TrialState.RUNNING), key=lambda t: t.number)
+    lines = [study_line(trials, target, now)]
+    lines += [f"  {progress_line(t, _elapsed(t, now))}" for t in running[:SHOWN_RUNNING]]
+    if len(running) > SHOWN_RUNNING:
+        lines.append(f"  and {len(running) - SHOWN_RUNNING} more running")
+    best = best_line(trials)
+    return [*lines, best] if best else lines
+
+
 class SearchDisplay:
-    """A rich Live status line; trials print above it as the watcher reports them."""
+    """A rich Live status block on a terminal, plain progress lines elsewhere; finished trials
+    print above the block as the watcher reports them."""
 
     def __init__(self, console: Console, *, study: str, target: int) -> None:
         self.console = console
@@ -47,10 +113,16 @@ class SearchDisplay:
         self.target = target
         self._lock = threading.Lock()
         self._live = Live(
-            Text(f"{study}: starting"), console=console, refresh_per_second=2, transient=True
+            Text("starting the first trial"),
+            console=console,
+            refresh_per_second=2,
+            transient=True,
         )
+        self._scored: dict[int, int] = {}  # plain output: trial -> epochs scored, as printed
+        self._finished: int | None = None  # plain output: finished trials, as printed
 
     def __enter__(self) -> SearchDisplay:
+        show(self.console, f"running trials until {self.target} finished in study {self.study}")
         self._live.__enter__()
         return self
 
@@ -61,54 +133,47 @@ class SearchDisplay:
 
     def trial_done(self, trial: FrozenTrial) -> None:
         with self._lock:
-            self._live.console.print(trial_line(trial), highlight=False, soft_wrap=True)
+            show(self.console, trial_line(trial))
 
     def tick(self, trials: Sequence[FrozenTrial]) -> None:
+        now = datetime.now()
         with self._lock:
-            self._live.update(Text(self.status(trials)))
-
-    def status(self, trials: Sequence[FrozenTrial]) -> str:
-        c = counts(list(trials))
-        done = c[TrialState.COMPLETE] + c[TrialState.PRUNED]
-        line = (
-            f"{self.study}: trial {done}/{self.target}  running {c[TrialState.RUNNING]}  "
-            f"complete {c[TrialState.COMPLETE]}  pruned {c[TrialState.PRUNED]}  "
-            f"failed {c[TrialState.FAIL]}"
-        )
-        best = best_of(trials)
-        if best is not None:
-            line += f"\nbest {best.value:.4f} (trial {best.number}): {_params(best)}"
-        return line
+            if self.console.is_terminal:
+                lines = status_lines(trials, self.target, now)
+                fitted = [part for line in lines for part in fit(line, self.console.width)]
+                self._live.update(Text("\n".join(fitted)))
+                return
+            # A file or a pipe: a line when a trial starts or scores an epoch, and the study's
+            # counts when a trial finishes.
+            for t in trials:
+                scored = len(t.intermediate_values)
+                if t.state == TrialState.RUNNING and self._scored.get(t.number) != scored:
+                    self._scored[t.number] = scored
+                    show(self.console, progress_line(t, _elapsed(t, now)))
+            finished = n_finished(list(trials))
+            # The last count is the summary's to print.
+            if self._finished not in (None, finished) and finished < self.target:
+                show(self.console, study_line(trials, self.target, now))
+            self._finished = finished
 
     def summary(self, trials: Sequence[FrozenTrial]) -> None:
-        self.console.print(self.status(trials), highlight=False, soft_wrap=True)
+        for line in status_lines(trials, self.target, datetime.now()):
+            show(self.console, line)
 
 
-def status_table(storage: optuna.storages.BaseStorage) -> Table:
-    table = Table(
-        "study",
-        "model",
-        "complete",
-        "pruned",
-        "failed",
-        "running",
-        "best",
-        "best params",
-        title="studies",
-    )
+def storage_status(storage: optuna.storages.BaseStorage) -> list[str]:
+    """`harness status`: per study, its name on a line of its own (whole, however long), then
+    its model, trials by state and best trial, as lines a terminal may wrap between words."""
+    lines = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
         trials = study.get_trials(deepcopy=False)
         c = counts(trials)
-        best = best_of(trials)
-        table.add_row(
+        lines += [
             summary.study_name,
-            str(summary.user_attrs.get("model", "?")),
-            str(c[TrialState.COMPLETE]),
-            str(c[TrialState.PRUNED]),
-            str(c[TrialState.FAIL]),
-            str(c[TrialState.RUNNING]),
-            f"{best.value:.4f}" if best else "-",
-            _params(best) if best else "-",
-        )
-    return table
+            f"  model {summary.user_attrs.get('model', '?')}: {c[TrialState.COMPLETE]} "
+            f"complete, {c[TrialState.PRUNED]} pruned, {c[TrialState.FAIL]} failed, "
+            f"{c[TrialState.RUNNING]} running",
+            f"  {best_line(trials) or 'best: none complete yet'}",
+        ]
+    return lines

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from harness.data import Batch, DataSpec, PreparedData
+from harness.screen import duration
 from harness.search.recipe import Recipe
 from harness.search.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from harness.training import RunConfig, device_for_training, eval_batch_size, weighted_loss
@@ -102,9 +103,9 @@ class Estimate:
         lines = [
             f"estimate: {t.step_seconds:.3g} s per train batch of {t.batch_size} "
             f"({self.model}'s default {self.profile} config, {t.steps_timed} timed); "
-            f"{_duration(t.epoch_seconds)} per epoch ({t.train_batches} batches, "
-            f"{t.eval_windows:,} windows scored), at most {_duration(t.trial_seconds)} per trial "
-            f"({t.epochs} epochs); {trials} trial(s): at most {_duration(total)}"
+            f"{duration(t.epoch_seconds)} per epoch ({t.train_batches} batches, "
+            f"{t.eval_windows:,} windows scored), at most {duration(t.trial_seconds)} per trial "
+            f"({t.epochs} epochs); {trials} trial(s): at most {duration(total)}"
         ]
         shown = ", ".join(f"{k}={v}" for k, v in m.config.items()) or "the default"
         need = f"about {m.needed / GIB:.1f} GiB per worker"
@@ -366,11 +367,3 @@ def _resident() -> int:
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return 0
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -27,6 +27,7 @@ from harness.metrics import SCORE
 from harness.search.artifacts import store_epoch_log, store_val_predictions
 from harness.search.attrs import score_words, study_note, trial_attrs, trial_note
 from harness.search.profile import NAME_PATTERN, SEED
+from harness.search.progress import EpochsPlanned
 from harness.search.sampler import WorkerSampler
 from harness.search.space import parse_yaml
 from harness.search.study import best_of
@@ -180,7 +181,10 @@ class Objective:
             result = self.recipe.train(
                 run,
                 seed=seed_for(self.seed, trial.number),
-                callbacks=[PyTorchLightningPruningCallback(trial, monitor=SCORE)],
+                callbacks=[
+                    PyTorchLightningPruningCallback(trial, monitor=SCORE),
+                    EpochsPlanned(trial),
+                ],
                 report=epochs.append,
             )
         except optuna.TrialPruned:

@@ -1,0 +1,38 @@
+"""A running trial's progress, kept in the storage so every worker's display can read it.
+
+Its scored epochs and their scores are already there: the pruning callback reports each epoch's
+score as an intermediate value (step = epoch). What the storage lacks is how many epochs the
+trial may run; ``EpochsPlanned`` writes that when training starts.
+"""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import optuna
+from lightning.pytorch.callbacks import Callback
+from optuna.trial import FrozenTrial
+
+from harness.screen import duration
+
+MAX_EPOCHS = "max_epochs"  # trial user attribute: the epochs its budget allows
+
+
+class EpochsPlanned(Callback):
+    """Stores the trial's epoch budget (after caps) as the user attribute ``max_epochs``."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.trial.set_user_attr(MAX_EPOCHS, trainer.max_epochs)
+
+
+def progress_line(trial: FrozenTrial, elapsed: float) -> str:
+    """One line: epochs scored of the budget, the last and the best score so far, and the time
+    since the trial started, as in ``trial   3  epoch 2/6  last 0.4112  best 0.4300  12 s``."""
+    scores = trial.intermediate_values
+    planned = trial.user_attrs.get(MAX_EPOCHS)
+    line = f"trial {trial.number:3d}  epoch {len(scores)}" + (f"/{planned}" if planned else "")
+    if scores:
+        line += f"  last {scores[max(scores)]:.4f}  best {max(scores.values()):.4f}"
+    return f"{line}  {duration(elapsed)}"
