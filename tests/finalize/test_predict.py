@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import harness
 from harness.cli import main
 from harness.finalize import FinalizeReport, layout
+from harness.models import SymbolScaler
 from harness.predict import PREDICTED, PredictError, load_predictor, write_predictions
 from tests.finalize.support import MODELS, Searched
 
@@ -203,7 +205,7 @@ def test_the_file_api_equals_predictor_predict_proba_on_a_frame(
 
 
 def _rename_symbol(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    return frame.replace({"symbol": {"MGC": "MNQ"}}), ["--model", "tft"]
+    return frame.replace({"symbol": {"MGC": "MNQ"}}), ["--model", "nhits"]
 
 
 def _swap_timestamps(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -222,7 +224,8 @@ BAD_REQUESTS = {
         lambda f: (f.assign(feature_rsi_14=f["feature_rsi_14"].astype(str)), []),
         ["feature_rsi_14", "(str)", "not numeric"],
     ),
-    "symbol TFT never saw": (_rename_symbol, ["tft", "MNQ", "never seen", "MES, MGC"]),
+    # TFT reads the symbol always, N-HiTS for its SymbolScaler (its space's default)
+    "symbol a model never saw": (_rename_symbol, ["nhits", "MNQ", "never seen", "MES, MGC"]),
     "horizon the model lacks": (
         lambda f: (f, ["--model", "nhits", "--horizons", "5", "60"]),
         ["nhits", "no 60-bar horizon", "1, 5, 20"],
@@ -256,16 +259,14 @@ def test_a_bad_request_is_one_line_and_exit_code_2(
     assert not out.exists()
 
 
-def test_a_model_that_ignores_symbols_predicts_one_it_never_saw(
-    exported: FinalizeReport, searched: Searched
-) -> None:
-    bars = new_bars(searched, rows_per_symbol=100)
-    renamed, _ = _rename_symbol(bars)
-    nhits = load_predictor(exported.out, "nhits")
-    seen, unseen = nhits.predict_proba(bars), nhits.predict_proba(renamed)
-    assert unseen.predicted[renamed["symbol"].to_numpy() == "MNQ"].any()
-    for h in searched.data.horizons:
-        np.testing.assert_array_equal(unseen.probs[h], seen.probs[h])
+def test_an_exported_model_carries_its_per_symbol_statistics(exported: FinalizeReport) -> None:
+    for model in ("nhits", "tft"):  # symbol_scaling: true, their spaces' default
+        net = load_predictor(exported.out, model).net
+        scalers = [m for m in net.modules() if isinstance(m, SymbolScaler)]
+        assert scalers, model
+        for scaler in scalers:  # the train rows' statistics, one row per symbol, not identity
+            assert not torch.equal(scaler.mean[0], scaler.mean[1]), model
+            assert not torch.equal(scaler.std, torch.ones_like(scaler.std)), model
 
 
 def test_results_folder_mistakes_are_refused(

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
-from harness.models import MODELS, model_config
+from harness.models import MODELS, SymbolScaler, model_config
 from harness.models.nhits import POOLING_PRESETS
 from harness.models.patchtst import forward_per_channel
 from harness.search.space import load_space
@@ -150,19 +150,41 @@ def test_checkpoint_with_config_loads_weights_only(name: str, tmp_path: Path) ->
         assert torch.equal(expected[key], got[key])
 
 
+@pytest.mark.parametrize("scaling", [False, True])
 @pytest.mark.parametrize("name", NAMES)
-def test_uses_symbol_says_whether_the_symbol_changes_the_output(name: str) -> None:
-    _, model = small_model(name)
+def test_reads_symbol_says_whether_the_symbol_changes_the_output(name: str, scaling: bool) -> None:
+    _, model = small_model(name, symbol_scaling=scaling)
+    for part in model.modules():  # statistics that differ by symbol, as fit sets them
+        if isinstance(part, SymbolScaler):
+            part.fit(torch.randn(40, SPEC.n_features) * 2 + 1, torch.arange(40) % 2)
     model.eval()
     x, symbol, _, _ = batch(TINY[name]["seq_len"])
     with torch.no_grad():
         out, other = model(x, symbol), model(x, 1 - symbol)
     changed = any(not torch.equal(out[key], other[key]) for key in out)
-    assert changed == MODELS[name].uses_symbol
-    if not MODELS[name].uses_symbol:  # predict passes None for symbols the model never saw
+    assert changed == MODELS[name].reads_symbol(model_config(name, {"symbol_scaling": scaling}))
+    if not changed:  # predict passes None for symbols the model never saw
         with torch.no_grad():
             blind = model(x, None)
         assert all(torch.equal(out[key], blind[key]) for key in out)
+
+
+def test_the_symbol_scaler_standardizes_each_symbol_on_its_own_rows() -> None:
+    g = torch.Generator().manual_seed(0)
+    symbols = torch.arange(200) % 2
+    # symbol 1's features sit 100x tighter around another level, as a 1-hour return beside a
+    # 1-day one after one scaler for both
+    features = torch.randn(200, 3, generator=g) * torch.where(symbols[:, None] == 1, 0.01, 1.0)
+    features = features + symbols[:, None] * 5.0
+    scaler = SymbolScaler(2, 3)
+    scaler.fit(features, symbols)
+    out = scaler(features[:, None, :], symbols)[:, 0]  # [N, F]
+    for s in (0, 1):
+        own = out[symbols == s]
+        assert torch.allclose(own.mean(0), torch.zeros(3), atol=1e-4)
+        assert torch.allclose(own.std(0), torch.ones(3), atol=1e-4)
+    with pytest.raises(ValueError, match="symbol id"):
+        scaler(features[:, None, :], None)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -25,7 +25,7 @@ from harness.metrics import (
     combine_score,
     evaluate_split,
 )
-from harness.models import MODELS
+from harness.models import MODELS, SymbolScaler
 from harness.training import (
     Budget,
     DivergedError,
@@ -35,6 +35,7 @@ from harness.training import (
     predict_proba,
     seed_for,
 )
+from harness.training.fit import build_net
 from harness.training.module import TRAIN_LOSS, VAL_LOSS
 from tests.training.conftest import tiny_run
 
@@ -285,3 +286,17 @@ def test_seed_for_gives_each_trial_its_own_seed() -> None:
     seeds = [seed_for(study, trial) for study in range(3) for trial in range(100)]
     assert len(set(seeds)) == len(seeds)
     assert all(0 <= s < 2**31 - 1 for s in seeds)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_the_symbol_scaler_learns_from_train_rows_only(name: str, demo_data: PreparedData) -> None:
+    net = build_net(tiny_run(name, symbol_scaling=True), demo_data, seed=0)
+    (scaler,) = [m for m in net.modules() if isinstance(m, SymbolScaler)]
+    train = demo_data.train
+    for s in range(demo_data.spec.n_symbols):
+        rows = train[demo_data.symbol_ids[train] == s]
+        assert torch.allclose(scaler.mean[s], demo_data.features[rows].mean(0))
+        assert torch.allclose(scaler.std[s], demo_data.features[rows].std(0))
+    # the val rows of a symbol would give other statistics: they were not read
+    val = demo_data.val[demo_data.symbol_ids[demo_data.val] == 0]
+    assert not torch.allclose(scaler.mean[0], demo_data.features[val].mean(0))

@@ -16,6 +16,7 @@ from torch import nn
 
 from harness.data.spec import DataSpec
 from harness.models import nhits, patchtst, tft
+from harness.models._common import SymbolScaler
 from harness.typed import build_config
 
 
@@ -23,9 +24,14 @@ from harness.typed import build_config
 class ModelDef:
     config: type[Any]  # the model's frozen Config dataclass
     build: Callable[[Any, DataSpec], nn.Module]  # build(config, spec) -> module
-    # Whether the output depends on the symbol id. A model that ignores it also takes None, so
-    # it can predict symbols it never saw; one that reads it only knows its training symbols.
+    # Whether the output always depends on the symbol id (TFT's static covariate). A model that
+    # ignores it also takes None, so it can predict symbols it never saw; one that reads it only
+    # knows its training symbols.
     uses_symbol: bool = False
+
+    def reads_symbol(self, config: Any) -> bool:
+        """Whether a model of `config` reads the symbol id: always, or for its SymbolScaler."""
+        return self.uses_symbol or bool(config.symbol_scaling)
 
 
 MODELS: dict[str, ModelDef] = {
@@ -46,4 +52,4 @@ def model_config(name: str, values: Mapping[str, Any]) -> Any:
     return build_config(MODELS[name].config, values, what=f"{name} config")
 
 
-__all__ = ["MODELS", "ModelDef", "model_config"]
+__all__ = ["MODELS", "ModelDef", "SymbolScaler", "model_config"]

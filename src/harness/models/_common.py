@@ -1,13 +1,47 @@
-"""Parts every model shares: the multi-horizon head and the Config checks."""
+"""Parts every model shares: the per-symbol scaler, the multi-horizon head, the Config checks."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from harness.data.spec import N_CLASSES, logits_key
+
+
+class SymbolScaler(nn.Module):
+    """Standardizes each symbol's features again with that symbol's own train mean and std.
+
+    The data scaler is one for all symbols (Phase 3 reads it as one StandardScaler). A feature
+    alike in kind but not in scale across symbols, a return over an hour and over a day, then
+    sits in a sliver of its range for the quieter symbol; this puts every symbol on one scale,
+    inside the model, so the exported weights carry it. Mean and std are buffers, identity until
+    ``fit`` sets them from the train rows.
+    """
+
+    mean: Tensor  # [S, F]
+    std: Tensor  # [S, F]
+
+    def __init__(self, n_symbols: int, n_features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_symbols, n_features))
+        self.register_buffer("std", torch.ones(n_symbols, n_features))
+
+    @torch.no_grad()
+    def fit(self, features: Tensor, symbols: Tensor) -> None:
+        """Per-symbol mean and std of `features` [N, F] (rows of symbol ids `symbols` [N])."""
+        for s in range(len(self.mean)):
+            own = features[symbols == s]
+            if len(own) > 1:  # a symbol without train rows keeps the identity
+                self.mean[s] = own.mean(0)
+                self.std[s] = own.std(0).clamp_min(1e-6)  # a constant feature stays finite
+
+    def forward(self, x: Tensor, symbol: Tensor | None) -> Tensor:
+        if symbol is None:
+            raise ValueError("symbol_scaling: the model needs each row's symbol id")
+        return (x - self.mean[symbol, None]) / self.std[symbol, None]  # [B, L, F]
 
 
 class MultiHorizonHead(nn.Module):

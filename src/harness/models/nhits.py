@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from harness.data.spec import DataSpec
 from harness.models._common import (
     MultiHorizonHead,
+    SymbolScaler,
     check_at_least,
     check_choice,
     check_dropout,
@@ -63,6 +64,7 @@ class Config:
     dropout: float = 0.2  # in the blocks' MLPs and in the head
     batch_norm: bool = True  # BatchNorm1d in the shared head MLP (NHITSBlock has none)
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
+    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "n_blocks", "mlp_units", "mlp_layers")
@@ -94,6 +96,9 @@ class NHiTSClassifier(nn.Module):
         kernels, downsampling = POOLING_PRESETS[config.pooling]
         mlp_units = [[config.mlp_units, config.mlp_units]] * config.mlp_layers
 
+        self.symbol_scaler = (
+            SymbolScaler(spec.n_symbols, spec.n_features) if config.symbol_scaling else None
+        )
         self.series = nn.Linear(spec.n_features, 1)
         blocks = []
         for kernel, downsample in zip(kernels, downsampling, strict=True):
@@ -133,6 +138,8 @@ class NHiTSClassifier(nn.Module):
 
     def forward(self, x: Tensor, symbol: Tensor | None = None) -> dict[str, Tensor]:
         check_seq_len(x, self.seq_len)
+        if self.symbol_scaler is not None:
+            x = self.symbol_scaler(x, symbol)
         # Most recent step first, as neuralforecast orders the backcast; the features are flipped
         # too so that both are pooled over the same windows (ceil_mode leaves the oldest one short).
         x = x.flip(1)  # [B, L, F]

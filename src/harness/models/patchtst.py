@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from harness.data.spec import DataSpec
 from harness.models._common import (
     MultiHorizonHead,
+    SymbolScaler,
     check_at_least,
     check_choice,
     check_divides,
@@ -56,6 +57,7 @@ class Config:
     revin_affine: bool = False  # learnable per-feature scale and shift after RevIN
     channel_pool: str = "flatten"  # "flatten" | "mean"
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
+    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "patch_len", "stride", "d_model", "n_heads")
@@ -93,6 +95,9 @@ class PatchTSTClassifier(nn.Module):
         self.skip = config.seq_len - covered
         self.flatten_channels = config.channel_pool == "flatten"
 
+        self.symbol_scaler = (
+            SymbolScaler(spec.n_symbols, spec.n_features) if config.symbol_scaling else None
+        )
         self.revin = RevIN(spec.n_features, affine=config.revin_affine) if config.revin else None
         self.encoder = TSTiEncoder(
             c_in=spec.n_features,
@@ -118,9 +123,11 @@ class PatchTSTClassifier(nn.Module):
             width, spec.horizons, hidden=config.head_hidden, dropout=config.dropout
         )
 
-    def patches(self, x: Tensor) -> Tensor:
+    def patches(self, x: Tensor, symbol: Tensor | None = None) -> Tensor:
         """Windows [B, L, F] -> patches [B, F, patch_len, n_patches], TSTiEncoder's layout."""
         check_seq_len(x, self.seq_len)
+        if self.symbol_scaler is not None:
+            x = self.symbol_scaler(x, symbol)
         x = x[:, self.skip :]  # [B, L', F]
         # RevIN: per window and feature; "norm" only, there is nothing to denormalize
         z = x if self.revin is None else self.revin(x, "norm")  # [B, L', F]
@@ -135,7 +142,7 @@ class PatchTSTClassifier(nn.Module):
 
     def forward(self, x: Tensor, symbol: Tensor | None = None) -> dict[str, Tensor]:
         # TSTiEncoder runs all channels at once as [B * F, P, d_model].
-        return self.readout(self.encoder(self.patches(x)))  # [B, F, d_model, P] -> logits
+        return self.readout(self.encoder(self.patches(x, symbol)))  # [B, F, d_model, P] -> logits
 
 
 def forward_per_channel(
@@ -146,7 +153,7 @@ def forward_per_channel(
     Equal to ``model(x, symbol)`` in eval mode. In train mode BatchNorm ("batch" norm) takes its
     statistics per call, so the two differ there.
     """
-    patches = model.patches(x)  # [B, F, patch_len, P]
+    patches = model.patches(x, symbol)  # [B, F, patch_len, P]
     encoded = [model.encoder(patches[:, f : f + 1]) for f in range(patches.shape[1])]
     return model.readout(torch.cat(encoded, dim=1))  # F x [B, 1, d_model, P] -> [B, F, d_model, P]
 

@@ -23,7 +23,13 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.spec import DataSpec
-from harness.models._common import MultiHorizonHead, check_at_least, check_divides, check_dropout
+from harness.models._common import (
+    MultiHorizonHead,
+    SymbolScaler,
+    check_at_least,
+    check_divides,
+    check_dropout,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Config:
     n_heads: int = 8  # attention heads (the seed's attention_head_size); must divide hidden_size
     dropout: float = 0.1
     hidden_continuous_size: int = 32  # width each feature is scaled up to before selection
+    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "hidden_size", "lstm_layers", "n_heads")
@@ -68,6 +75,9 @@ class TFTClassifier(nn.Module):
         self.variables = tuple(f"x{i}" for i in range(spec.n_features))
 
         self.symbol_embedding = nn.Embedding(spec.n_symbols, hidden)
+        self.symbol_scaler = (
+            SymbolScaler(spec.n_symbols, spec.n_features) if config.symbol_scaling else None
+        )
 
         def static_context() -> nn.Module:
             return GatedResidualNetwork(hidden, hidden, hidden, dropout)
@@ -106,6 +116,8 @@ class TFTClassifier(nn.Module):
     def _encode(self, x: Tensor, symbol: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Last step's representation [B, hidden], selection weights [B, L, F], attention [B, L]."""
         batch, steps, _ = x.shape
+        if self.symbol_scaler is not None:
+            x = self.symbol_scaler(x, symbol)
         static = self.symbol_embedding(symbol)  # [B, hidden]
         hidden = static.shape[-1]
 

@@ -73,7 +73,7 @@ class Predictor:
         self.meta = meta
         self.batch_size = batch_size
         self.window_end: WindowEnd = meta.window_end
-        self.uses_symbol = MODELS[meta.model].uses_symbol
+        self.uses_symbol = MODELS[meta.model].reads_symbol(meta.run.net)
 
     @property
     def model(self) -> str:

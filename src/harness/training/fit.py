@@ -22,7 +22,7 @@ from torch import nn
 from harness import interrupts
 from harness.data import PreparedData, Split, WindowLoader, logits_key
 from harness.metrics import SCORE
-from harness.models import MODELS
+from harness.models import MODELS, SymbolScaler
 from harness.seeds import mix
 from harness.training.config import Budget, RunConfig, ScoreConfig
 from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module, ValPredictions
@@ -109,7 +109,11 @@ def eval_batch_size(run: RunConfig) -> int:
 
 def build_net(run: RunConfig, data: PreparedData, *, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return MODELS[run.model].build(run.net, data.spec)
+    net = MODELS[run.model].build(run.net, data.spec)
+    for part in net.modules():
+        if isinstance(part, SymbolScaler):  # its statistics: the train rows', per symbol
+            part.fit(data.features[data.train], data.symbol_ids[data.train])
+    return net
 
 
 def fit(
