@@ -4,18 +4,23 @@
     python benchmarks/real_bars.py /tmp/real_bars
     python benchmarks/quality.py --data /tmp/real_bars [--models patchtst nhits tft]
                                  [--seeds 0 1 2] [--trials 3] [--json out.json]
+    # an ablation: the harness alone, with a change to its recipe
+    python benchmarks/quality.py --data /tmp/real_bars --sides harness --models nhits \
+                                 --set symbol_scaling=false --budget batches_per_epoch=8
 
-For each model and seed, two commands run one after the other, each timed whole (imports and
-data loading included):
+Both sides train the same size: the harness's `cpu` profile with its sizes fixed (`fixed:`, the
+cpu section's over the top level's), and sample the same ranges of learning_rate, dropout and
+batch_size, T trials (3) per study, the same median pruner. For each model and seed two
+commands run one after the other, each timed whole (imports and data loading included):
 
-(a) the baseline, this file's `baseline` command: the simplest honest PyTorch + Optuna loop. One
-    study per horizon, one single-horizon model per trial, plain cross-entropy, per-symbol
-    z-scored features (fit on train rows), `EPOCHS` full passes over the train windows, val
-    macro-F1 every epoch (reported to a median pruner), a trial's value its best epoch's F1.
-    Its models are hand-written stand-ins of the same size as the harness's `cpu` profile:
-    PatchTST-style (patches, a transformer encoder, a flatten-linear head), N-HiTS-style
-    (pooled inputs, an MLP), TFT-style (an LSTM, self-attention, the last step's state); each
-    samples the ranges the harness's cpu profile samples.
+(a) the baseline, this file's `baseline` command: the simplest honest PyTorch + Optuna loop.
+    One study per horizon, one single-horizon model per trial, plain cross-entropy, per-symbol
+    z-scored features (fit on each symbol's train rows), `EPOCHS` full passes over the train
+    windows, val macro-F1 after each, a trial's value its best epoch's F1. Its models are
+    hand-written stand-ins of each family: PatchTST-style (channel-independent patches, a
+    transformer encoder, the paper's flatten-linear head), N-HiTS-style (three stacks, each an
+    MLP on the window max-pooled at its rate, logits summed), TFT-style (an LSTM whose last
+    step attends to the window).
 (b) `harness search --model M --trials T --seed S --profile cpu` into a fresh SQLite study: one
     multi-horizon model per trial, its default recipe. Its best val macro-F1 at horizon h is
     the largest `val_macro_f1_h{h}` of its complete trials, each taken at the trial's
@@ -33,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -119,20 +125,25 @@ class PatchTST(nn.Module):
 
 
 class NHiTS(nn.Module):
-    """An MLP on the max-pooled, flattened window (N-HiTS' blocks are such MLPs)."""
+    """N-HiTS' multi-rate stacks as classifiers: per stack, max-pool the window at the
+    stack's rate, an MLP; the stacks' logits add up."""
 
     def __init__(self, c: dict, n_features: int, dropout: float):
         super().__init__()
-        units, layers = c["mlp_units"], c["mlp_layers"]
-        width = (c["seq_len"] // 2) * n_features
-        body: list[nn.Module] = []
-        for i in range(layers):
-            body += [nn.Linear(width if i == 0 else units, units), nn.ReLU(), nn.Dropout(dropout)]
-        self.pool = nn.MaxPool1d(2)
-        self.net = nn.Sequential(*body, nn.Linear(units, 3))
+        units = c["mlp_units"]
+        self.pools = nn.ModuleList(nn.MaxPool1d(k) for k in (2, 2, 1))  # the `seed` preset
+        self.stacks = nn.ModuleList()
+        for k in (2, 2, 1):
+            layers: list[nn.Module] = [nn.Flatten()]
+            width = (c["seq_len"] // k) * n_features
+            for _ in range(c["mlp_layers"]):
+                layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
+                width = units
+            self.stacks.append(nn.Sequential(*layers, nn.Linear(units, 3)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.pool(x.transpose(1, 2)).flatten(1))
+        x = x.transpose(1, 2)  # [B, F, L]
+        return sum(stack(pool(x)) for pool, stack in zip(self.pools, self.stacks, strict=True))
 
 
 class TFT(nn.Module):
@@ -213,7 +224,7 @@ def harness_best(storage: str) -> dict[int, float]:
     (summary,) = optuna.get_all_study_summaries(storage)
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    return {h: max(t.user_attrs["val_metrics"][str(h)]["macro_f1"] for t in done) for h in HORIZONS}
+    return {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in HORIZONS}
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
@@ -225,57 +236,74 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
     return wall, out.stdout
 
 
-def compare(data: Path, model: str, seed: int, trials: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        base_cmd = [sys.executable, __file__, "baseline", "--data", str(data), "--model", model]
-        wall_a, out = timed([*base_cmd, "--seed", str(seed), "--trials", str(trials)], folder)
-        base = {int(h): f for h, f in json.loads(out.splitlines()[-1]).items()}
-        storage = f"sqlite:///{folder}/study.db"
-        harness_cmd = [sys.executable, "-m", "harness", "search", "--model", model]
-        harness_cmd += ["--trials", str(trials), "--seed", str(seed), "--profile", "cpu"]
-        harness_cmd += ["--data", str(data), "--storage", storage]
-        space = folder / f"{model}_equal_size.yaml"
-        space.write_text(yaml.safe_dump(equal_space(model), sort_keys=False))
-        harness_cmd += ["--space", str(space)]
-        harness_cmd += ["--objective", str(ROOT / "objectives" / f"{model}.yaml")]
-        wall_b, _ = timed(harness_cmd, folder)
-        return {
-            "model": model,
-            "seed": seed,
-            "baseline": base,
-            "baseline_s": wall_a,
-            "harness": harness_best(storage),
-            "harness_s": wall_b,
-        }
+def run_baseline(data: Path, model: str, seed: int, trials: int, folder: Path) -> dict:
+    cmd = [sys.executable, __file__, "baseline", "--data", str(data), "--model", model]
+    wall, out = timed([*cmd, "--seed", str(seed), "--trials", str(trials)], folder)
+    return {"f1": {int(h): f for h, f in json.loads(out.splitlines()[-1]).items()}, "s": wall}
 
 
-def table(rows: list[dict]) -> str:
-    lines = [
-        "| model | seed | baseline F1 h1 / h5 / h20 | s | harness F1 h1 / h5 / h20 | s |",
-        "|---|---|---|---|---|---|",
-    ]
+def run_harness(
+    data: Path, model: str, seed: int, trials: int, folder: Path, changes: Changes
+) -> dict:
+    """`harness search` on the equal-size space, with `changes` to its `fixed:` values (an
+    ablation's `--set`) and to the objective's cpu budget or score (`--budget`, `--score`)."""
+    space = equal_space(model)
+    space["fixed"].update(changes.fixed)
+    objective = yaml.safe_load((ROOT / "objectives" / f"{model}.yaml").read_text())
+    objective["profiles"]["cpu"]["budget"].update(changes.budget)
+    objective["score"].update(changes.score)
+    files = {"space": space, "objective": objective}
+    for name, content in files.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
+    storage = f"sqlite:///{folder}/study.db"
+    cmd = [sys.executable, "-m", "harness", "search", "--model", model, "--trials", str(trials)]
+    cmd += ["--seed", str(seed), "--profile", "cpu", "--data", str(data), "--storage", storage]
+    cmd += ["--space", str(folder / "space.yaml"), "--objective", str(folder / "objective.yaml")]
+    wall, _ = timed(cmd, folder)
+    return {"f1": harness_best(storage), "s": wall}
 
-    def f1s(r: dict) -> str:
-        return " / ".join(f"{r[h]:.3f}" for h in HORIZONS)
+
+@dataclass(frozen=True)
+class Changes:
+    fixed: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)
+    score: dict = field(default_factory=dict)
+
+
+def compare(data: Path, model: str, seed: int, trials: int, sides: list[str], changes: Changes):
+    row: dict = {"model": model, "seed": seed}
+    for side in sides:
+        with tempfile.TemporaryDirectory() as tmp:
+            if side == "baseline":
+                row[side] = run_baseline(data, model, seed, trials, Path(tmp))
+            else:
+                row[side] = run_harness(data, model, seed, trials, Path(tmp), changes)
+    return row
+
+
+def table(rows: list[dict], sides: list[str]) -> str:
+    """One line per run, a mean line per model (F1 per horizon and seconds, side by side)."""
+    head = "| model | seed |" + "".join(f" {side} F1 h1 / h5 / h20 | s |" for side in sides)
+    lines = [head, "|---|---|" + "---|---|" * len(sides)]
+
+    def cells(f1: dict, s: float, bold: str = "") -> str:
+        return f" {bold}{' / '.join(f'{f1[h]:.3f}' for h in HORIZONS)}{bold} | {s:.0f} |"
 
     for model in dict.fromkeys(r["model"] for r in rows):
         own = [r for r in rows if r["model"] == model]
         for r in own:
-            lines.append(
-                f"| {model} | {r['seed']} | {f1s(r['baseline'])} | {r['baseline_s']:.0f} "
-                f"| {f1s(r['harness'])} | {r['harness_s']:.0f} |"
-            )
-        mean = {
-            side: {h: float(np.mean([r[side][h] for r in own])) for h in HORIZONS}
-            for side in ("baseline", "harness")
-        }
-        secs = {side: np.mean([r[f"{side}_s"] for r in own]) for side in ("baseline", "harness")}
-        lines.append(
-            f"| **{model}** | mean | **{f1s(mean['baseline'])}** | {secs['baseline']:.0f} "
-            f"| **{f1s(mean['harness'])}** | {secs['harness']:.0f} |"
-        )
+            lines.append(f"| {model} | {r['seed']} |" + "".join(cells(**r[x]) for x in sides))
+        means = ""
+        for x in sides:
+            f1 = {h: float(np.mean([r[x]["f1"][h] for r in own])) for h in HORIZONS}
+            means += cells(f1, float(np.mean([r[x]["s"] for r in own])), bold="**")
+        lines.append(f"| **{model}** | mean |" + means)
     return "\n".join(lines)
+
+
+def pairs(items: list[str]) -> dict:
+    """KEY=VALUE strings, each VALUE read as YAML (so 1.0e-3 is a float, true a bool)."""
+    return {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in items)}
 
 
 def main() -> None:
@@ -283,28 +311,29 @@ def main() -> None:
     p.add_argument("command", nargs="?", choices=["compare", "baseline"], default="compare")
     p.add_argument("--data", type=Path, required=True, help="a Phase 1 folder (real bars)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    p.add_argument("--model", choices=MODELS, help="the baseline command's model")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--seed", type=int, default=0, help="the baseline command's seed")
     p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--sides", nargs="+", default=["baseline", "harness"])
+    p.add_argument("--set", nargs="*", default=[], help="ablation: the harness's fixed KEY=VALUE")
+    p.add_argument("--budget", nargs="*", default=[], help="ablation: its cpu budget KEY=VALUE")
+    p.add_argument("--score", nargs="*", default=[], help="ablation: its score KEY=VALUE")
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the baseline command's
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
+    data = args.data.resolve()
     if args.command == "baseline":
-        print(json.dumps(baseline(args.data.resolve(), args.model, args.seed, args.trials)))
+        print(json.dumps(baseline(data, args.model, args.seed, args.trials)))
         return
+    changes = Changes(pairs(args.set), pairs(args.budget), pairs(args.score))
     rows = []
     for model in args.models:
         for seed in args.seeds:
-            rows.append(compare(args.data.resolve(), model, seed, args.trials))
-            r = rows[-1]
-            print(
-                f"{model} seed {seed}: baseline {r['baseline']} in {r['baseline_s']:.0f} s, "
-                f"harness {r['harness']} in {r['harness_s']:.0f} s",
-                flush=True,
-            )
+            rows.append(compare(data, model, seed, args.trials, args.sides, changes))
+            print(json.dumps(rows[-1]), flush=True)
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=1))
-    print(table(rows))
+    print(table(rows, args.sides))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,90 @@
+"""benchmarks/quality.py's baseline reads the data as honestly as the harness does."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from tests.conftest import tiny_frames, tiny_splits, write_dataset
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
+_spec = importlib.util.spec_from_file_location("quality", SCRIPT)
+assert _spec is not None and _spec.loader is not None
+quality = importlib.util.module_from_spec(_spec)
+sys.modules["quality"] = quality  # its dataclasses look their module up there
+_spec.loader.exec_module(quality)
+
+N = 300  # bars per symbol
+
+
+def frames() -> dict:
+    """The tiny frames at the benchmark's horizons; MGC's first feature on another scale, as
+    another bar length gives."""
+    out = tiny_frames(N)
+    rng = np.random.default_rng(1)
+    for frame in out.values():
+        frame["label_20"] = rng.integers(-1, 2, N).astype(np.int8)
+        frame["sample_weight_20"] = np.float32(1.0)
+    out["MGC"]["feature_0"] *= 100.0
+    return out
+
+
+def dataset(root: Path) -> Path:
+    return write_dataset(root, frames(), tiny_splits(N))
+
+
+def test_the_baseline_scales_each_symbol_on_its_train_rows_only(tmp_path: Path) -> None:
+    d = quality.load(dataset(tmp_path / "a"))
+    for s in (0, 1):
+        train = d["train"][d["symbol"][d["train"]] == s]
+        np.testing.assert_allclose(d["x"][train].mean(0), 0.0, atol=1e-5)
+        np.testing.assert_allclose(d["x"][train].std(0), 1.0, atol=1e-3)
+    changed = frames()
+    for frame in changed.values():  # val rows changed beyond recognition: train rows unmoved
+        frame.loc[np.arange(N) >= int(N * 0.6), "feature_1"] += 1000.0
+    moved = quality.load(write_dataset(tmp_path / "b", changed, tiny_splits(N)))
+    np.testing.assert_array_equal(moved["x"][d["train"]], d["x"][d["train"]])
+
+
+def test_baseline_windows_end_at_their_row_inside_its_symbol(tmp_path: Path) -> None:
+    d = quality.load(dataset(tmp_path / "a"))
+    seq_len = 8
+    train = d["train"]  # each symbol's train rows start at its first bar
+    x, y = quality.windows(d, train, seq_len, k=2)
+    # a row with fewer than seq_len bars of its own symbol behind it gets no window
+    kept = [r for r in train if r % N >= seq_len - 1]
+    assert len(x) == len(kept) == len(y) == len(train) - 2 * (seq_len - 1)
+    for window, label, r in zip(x.numpy(), y.numpy(), kept, strict=True):
+        np.testing.assert_array_equal(window, d["x"][r - seq_len + 1 : r + 1])
+        assert label == d["y"][r, 2]
+
+
+def test_both_sides_train_the_cpu_profiles_sizes_and_sample_the_same_ranges() -> None:
+    root = SCRIPT.parents[1]
+    for model in quality.MODELS:
+        space = yaml.safe_load((root / "search_spaces" / f"{model}.yaml").read_text())
+        equal = quality.equal_space(model)
+        assert set(equal["params"]) == set(quality.SEARCHED)
+        assert equal["fixed"] == {**space["fixed"], **space["profiles"]["cpu"]["fixed"]}
+
+
+def test_the_baseline_command_prints_the_best_f1_of_each_horizon(tmp_path: Path) -> None:
+    root = dataset(tmp_path / "a")
+    command = [sys.executable, str(SCRIPT), "baseline", "--data", str(root), "--trials", "1"]
+    done = subprocess.run(
+        [*command, "--model", "nhits"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    best = json.loads(done.stdout.splitlines()[-1])
+    assert sorted(int(h) for h in best) == [1, 5, 20]
+    assert all(0.0 <= f1 <= 1.0 for f1 in best.values())
