@@ -636,9 +636,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from optuna.artifacts import FileSystemArtifactStore
-    from optuna_dashboard import run_server
+    from wsgiref.simple_server import make_server
 
+    from optuna.artifacts import FileSystemArtifactStore
+    from optuna_dashboard import wsgi
+
+    from harness import interrupts
     from harness.search import artifacts_dir, open_storage
 
     storage = open_storage(args.storage)  # a clear error for a bad URL, before the server starts
@@ -646,9 +649,19 @@ def _dashboard(args: argparse.Namespace) -> int:
     # a reader makes no folder: without one, the trials' artifact links say they are missing
     store = FileSystemArtifactStore(folder) if folder is not None and folder.is_dir() else None
     where = f"; artifacts from {folder}" if store is not None else ""
-    _say(f"optuna-dashboard on http://127.0.0.1:{args.port}{where} (Ctrl-C stops it)")
     # In this process, not a child: Ctrl-C or SIGTERM stops the one process that listens.
-    run_server(storage, host="127.0.0.1", port=args.port, artifact_store=store)
+    server = make_server("127.0.0.1", args.port, wsgi(storage, artifact_store=store))
+    _say(f"optuna-dashboard on http://127.0.0.1:{args.port}{where} (Ctrl-C stops it)")
+    # Ctrl-C is a request that the loop sees between requests: one raised while wsgiref answers
+    # a request (the open page polls) is caught by wsgiref's handler, which logs a traceback and
+    # serves on, as under optuna_dashboard.run_server. A third Ctrl-C raises at once.
+    server.timeout = 0.5  # seconds handle_request waits for a request: a Ctrl-C's delay
+    try:
+        with contextlib.suppress(KeyboardInterrupt), interrupts.deferred():
+            while not interrupts.requested():
+                server.handle_request()
+    finally:
+        server.server_close()
     return 0
 
 
