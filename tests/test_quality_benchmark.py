@@ -56,13 +56,13 @@ def test_baseline_windows_end_at_their_row_inside_its_symbol(tmp_path: Path) -> 
     d = quality.load(dataset(tmp_path / "a"))
     seq_len = 8
     train = d["train"]  # each symbol's train rows start at its first bar
-    x, y = quality.windows(d, train, seq_len, k=2)
+    x, y, symbol = quality.windows(d, train, seq_len, k=2)
     # a row with fewer than seq_len bars of its own symbol behind it gets no window
     kept = [r for r in train if r % N >= seq_len - 1]
     assert len(x) == len(kept) == len(y) == len(train) - 2 * (seq_len - 1)
-    for window, label, r in zip(x.numpy(), y.numpy(), kept, strict=True):
+    for window, label, s, r in zip(x.numpy(), y.numpy(), symbol.numpy(), kept, strict=True):
         np.testing.assert_array_equal(window, d["x"][r - seq_len + 1 : r + 1])
-        assert label == d["y"][r, 2]
+        assert label == d["y"][r, 2] and s == d["symbol"][r]
 
 
 def test_both_sides_train_the_cpu_profiles_sizes_and_sample_the_same_ranges() -> None:

@@ -64,7 +64,8 @@ class Config:
     dropout: float = 0.2  # in the blocks' MLPs and in the head
     batch_norm: bool = True  # BatchNorm1d in the shared head MLP (NHITSBlock has none)
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
-    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
+    # not the seed's: each symbol standardized on its own train rows (SymbolScaler; README)
+    symbol_scaling: bool = True
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "n_blocks", "mlp_units", "mlp_layers")

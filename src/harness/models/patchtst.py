@@ -57,7 +57,7 @@ class Config:
     revin_affine: bool = False  # learnable per-feature scale and shift after RevIN
     channel_pool: str = "flatten"  # "flatten" | "mean"
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
-    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
+    symbol_scaling: bool = False  # per-symbol scale (SymbolScaler); RevIN makes it moot
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "patch_len", "stride", "d_model", "n_heads")

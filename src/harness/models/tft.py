@@ -42,7 +42,8 @@ class Config:
     n_heads: int = 8  # attention heads (the seed's attention_head_size); must divide hidden_size
     dropout: float = 0.1
     hidden_continuous_size: int = 32  # width each feature is scaled up to before selection
-    symbol_scaling: bool = False  # standardize each symbol on its own train rows (SymbolScaler)
+    # not the seed's: each symbol standardized on its own train rows (SymbolScaler; README)
+    symbol_scaling: bool = True
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "hidden_size", "lstm_layers", "n_heads")

@@ -4,7 +4,7 @@ model: patchtst
 score:   {sharpe_term: psr, sharpe_weight: 0.1, f1_weight: 1.0, reduce: mean, cost_bps: 1.0}
 budget:  {max_epochs: 30, patience: 5, batches_per_epoch: 400, train_eval_rows: 8192}  # Budget
 profiles:                   # the budget of each profile (the top level is the seed profile's)
-  cpu: {budget: {max_epochs: 6, patience: 2, batches_per_epoch: 8, train_eval_rows: 1024}}
+  cpu: {budget: {max_epochs: 6, patience: 2, batches_per_epoch: 32, train_eval_rows: 1024}}
 pruner:  {type: median, n_startup_trials: 5, n_warmup_steps: 2}
 sampler: {type: tpe, n_startup_trials: 10, multivariate: true}
 """
