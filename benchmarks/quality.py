@@ -306,7 +306,9 @@ def table(rows: list[dict], sides: list[str]) -> str:
     for model in dict.fromkeys(r["model"] for r in rows):
         own = [r for r in rows if r["model"] == model]
         for r in own:
-            lines.append(f"| {model} | {r['seed']} |" + "".join(cells(**r[x]) for x in sides))
+            lines.append(
+                f"| {model} | {r['seed']} |" + "".join(cells(r[x]["f1"], r[x]["s"]) for x in sides)
+            )
         means = ""
         for x in sides:
             f1 = {h: float(np.mean([r[x]["f1"][h] for r in own])) for h in HORIZONS}
@@ -322,8 +324,10 @@ def pairs(items: list[str]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", nargs="?", choices=["compare", "baseline"], default="compare")
-    p.add_argument("--data", type=Path, required=True, help="a Phase 1 folder (real bars)")
+    p.add_argument(
+        "command", nargs="?", choices=["compare", "baseline", "table"], default="compare"
+    )
+    p.add_argument("--data", type=Path, help="a Phase 1 folder (real bars)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--trials", type=int, default=3)
@@ -332,9 +336,19 @@ def main() -> None:
     p.add_argument("--budget", nargs="*", default=[], help="ablation: its cpu budget KEY=VALUE")
     p.add_argument("--score", nargs="*", default=[], help="ablation: its score KEY=VALUE")
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--rows", nargs="*", type=Path, default=[], help="table: saved --json files")
     p.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the baseline command's
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.command == "table":  # rows saved by earlier runs, side by side
+        saved = [r for path in args.rows for r in json.loads(path.read_text())]
+        for r in saved:
+            for x in args.sides:
+                r[x]["f1"] = {int(h): f for h, f in r[x]["f1"].items()}
+        print(table(saved, args.sides))
+        return
+    if args.data is None:
+        p.error("--data is required")
     data = args.data.resolve()
     if args.command == "baseline":
         print(json.dumps(baseline(data, args.model, args.seed, args.trials)))
