@@ -20,10 +20,11 @@ returns on the val rows that all of them predicted, one column per trial, cut in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +133,16 @@ def store_epoch_log(
     return info
 
 
-def load_epoch_log(trial: FrozenTrial, directory: Path) -> list[dict[str, Any]] | None:
-    """The trial's stored epoch log; None when it has none or the store has lost it."""
-    info = trial.user_attrs.get(EPOCH_LOG_ATTR)
+@contextlib.contextmanager
+def _downloaded(trial: FrozenTrial, attr: str, directory: Path, name: str) -> Iterator[Path | None]:
+    """A temporary copy of the artifact whose id the trial keeps in `attr`; None when it has
+    none or the store has lost it."""
+    info = trial.user_attrs.get(attr)
     if not isinstance(info, dict) or "artifact_id" not in info:
-        return None
-    with tempfile.TemporaryDirectory(prefix="harness-log-") as tmp:
-        path = Path(tmp) / _EPOCH_LOG
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="harness-artifact-") as tmp:
+        path = Path(tmp) / name
         try:
             download_artifact(
                 artifact_store=FileSystemArtifactStore(directory),
@@ -146,6 +150,15 @@ def load_epoch_log(trial: FrozenTrial, directory: Path) -> list[dict[str, Any]] 
                 artifact_id=str(info["artifact_id"]),
             )
         except (ArtifactNotFound, OSError):
+            yield None
+            return
+        yield path
+
+
+def load_epoch_log(trial: FrozenTrial, directory: Path) -> list[dict[str, Any]] | None:
+    """The trial's stored epoch log; None when it has none or the store has lost it."""
+    with _downloaded(trial, EPOCH_LOG_ATTR, directory, _EPOCH_LOG) as path:
+        if path is None:
             return None
         log: list[dict[str, Any]] = json.loads(path.read_text())
     return log
@@ -164,18 +177,8 @@ def load_val_predictions(
 ) -> np.ndarray | None:
     """The trial's stored [rows, horizons] int8 classes; None when it has none, when the store
     has lost them, or when their shape is not this data's."""
-    info = trial.user_attrs.get(PREDICTIONS_ATTR)
-    if not isinstance(info, dict) or "artifact_id" not in info:
-        return None
-    with tempfile.TemporaryDirectory(prefix="harness-pred-") as tmp:
-        path = Path(tmp) / _FILE
-        try:
-            download_artifact(
-                artifact_store=FileSystemArtifactStore(directory),
-                file_path=str(path),
-                artifact_id=str(info["artifact_id"]),
-            )
-        except (ArtifactNotFound, OSError):
+    with _downloaded(trial, PREDICTIONS_ATTR, directory, _FILE) as path:
+        if path is None:
             return None
         with np.load(path) as saved:
             classes = np.asarray(saved["classes"])
