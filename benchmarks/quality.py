@@ -98,12 +98,28 @@ def load(data: Path) -> dict[str, np.ndarray]:
 
 def windows(d: dict[str, np.ndarray], rows: np.ndarray, seq_len: int, k: int):
     """[N, L, F] windows ending at each row (row included) inside its symbol, horizon k's
-    labels [N], symbol ids [N]."""
+    labels [N], symbol ids [N], and the N rows that had a full window."""
     start = rows - seq_len + 1
     rows = rows[(start >= 0) & (d["symbol"][np.maximum(start, 0)] == d["symbol"][rows])]
     idx = rows[:, None] - np.arange(seq_len)[::-1]
     x, y = torch.from_numpy(d["x"][idx]), torch.from_numpy(d["y"][rows, k])
-    return x, y, torch.from_numpy(d["symbol"][rows]).long()
+    return x, y, torch.from_numpy(d["symbol"][rows]).long(), rows
+
+
+def first_half(d: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Whether each of `rows` is in the earlier half of its symbol's val rows: the half a
+    held-out check chooses on (the later half is the one it measures on)."""
+    out = np.zeros(len(rows), dtype=bool)
+    for s in np.unique(d["symbol"][d["val"]]):
+        own = np.sort(d["val"][d["symbol"][d["val"]] == s])
+        out |= np.isin(rows, own[: len(own) // 2])
+    return out
+
+
+def held_out(preds: list[np.ndarray], y: np.ndarray, early: np.ndarray) -> float:
+    """Macro-F1 on the later half of the predictions [N] that score best on the earlier one."""
+    chosen = max(preds, key=lambda p: f1_score(y[early], p[early], average="macro"))
+    return float(f1_score(y[~early], chosen[~early], average="macro"))
 
 
 class PatchTST(nn.Module):
@@ -182,12 +198,15 @@ def suggest(trial: optuna.Trial, name: str, d: dict):
     )
 
 
-def baseline_trial(trial: optuna.Trial, d: dict, model: str, k: int) -> float:
+def baseline_trial(
+    trial: optuna.Trial, d: dict, model: str, k: int, record: list[np.ndarray]
+) -> float:
+    """One trial; every epoch's val predictions go to `record`."""
     space = equal_space(model)
     p = {name: suggest(trial, name, dist) for name, dist in space["params"].items()}
     c = space["fixed"]
-    xt, yt, st = windows(d, d["train"], c["seq_len"], k)
-    xv, yv, sv = windows(d, d["val"], c["seq_len"], k)
+    xt, yt, st, _ = windows(d, d["train"], c["seq_len"], k)
+    xv, yv, sv, _ = windows(d, d["val"], c["seq_len"], k)
     net = NETS[model](c, xt.shape[2], int(d["symbol"].max()) + 1, p["dropout"])
     opt = torch.optim.Adam(net.parameters(), lr=p["learning_rate"])
     best = 0.0
@@ -202,6 +221,7 @@ def baseline_trial(trial: optuna.Trial, d: dict, model: str, k: int) -> float:
             pred = torch.cat(
                 [net(xv[i : i + 1024], sv[i : i + 1024]).argmax(1) for i in range(0, len(xv), 1024)]
             )
+        record.append(pred.numpy())
         f1 = f1_score(yv.numpy(), pred.numpy(), average="macro")
         best = max(best, f1)
         trial.report(f1, epoch)
@@ -210,34 +230,57 @@ def baseline_trial(trial: optuna.Trial, d: dict, model: str, k: int) -> float:
     return best
 
 
-def baseline(data: Path, model: str, seed: int, trials: int) -> dict[int, float]:
-    """Best val macro-F1 per horizon: one study of `trials` single-horizon trials each."""
+def baseline(data: Path, model: str, seed: int, trials: int) -> dict[str, dict[int, float]]:
+    """Best val macro-F1 per horizon (one study of `trials` single-horizon trials each), and
+    the held-out F1 of the (trial, epoch) that the earlier half of val chooses."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     d = load(data)
-    best = {}
+    best, later = {}, {}
     for k, h in enumerate(HORIZONS):
+        record: list[np.ndarray] = []
         torch.manual_seed(seed * 100 + k)
         study = optuna.create_study(
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3),  # the harness's
         )
-        study.optimize(lambda t, k=k: baseline_trial(t, d, model, k), n_trials=trials)
+        study.optimize(
+            lambda t, k=k, record=record: baseline_trial(t, d, model, k, record), n_trials=trials
+        )
         best[h] = study.best_value
-    return best
+        _, y, _, rows = windows(d, d["val"], equal_space(model)["fixed"]["seq_len"], k)
+        later[h] = held_out(record, y.numpy(), first_half(d, rows))
+    return {"f1": best, "held_out": later}
 
 
 # ---- (b) the harness, and the comparison ----------------------------------------------------
 
 
-def harness_best(storage: str) -> tuple[dict[int, float], dict[int, float]]:
-    """Per horizon, the largest val macro-F1 of the study's complete trials (each at its
-    best-score epoch), and the val macro-F1 of the trial the score selects (finalize's)."""
+def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, dict[int, float]]:
+    """Per horizon: the largest val macro-F1 of the study's complete trials (each at its
+    best-score epoch); the val macro-F1 of the trial the score selects (finalize's); and the
+    held-out F1 of the trial the earlier half of val chooses, from the trials' stored val
+    classes (the best-score epoch's)."""
+    from harness.search.artifacts import load_val_predictions
+
     (summary,) = optuna.get_all_study_summaries(storage)
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    best = {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in HORIZONS}
-    return best, {h: study.best_trial.user_attrs[f"val_macro_f1_h{h}"] for h in HORIZONS}
+    d = load(data)
+    classes = [
+        load_val_predictions(t, artifacts, rows=len(d["val"]), horizons=len(HORIZONS)) for t in done
+    ]
+    later = {}
+    for k, h in enumerate(HORIZONS):
+        stored = [c[:, k] for c in classes if c is not None]
+        made = np.all([p >= 0 for p in stored], axis=0)  # rows every trial predicted
+        y = d["y"][d["val"], k][made]
+        later[h] = held_out([p[made] for p in stored], y, first_half(d, d["val"][made]))
+    return {
+        "f1": {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in HORIZONS},
+        "selected_f1": {h: study.best_trial.user_attrs[f"val_macro_f1_h{h}"] for h in HORIZONS},
+        "held_out": later,
+    }
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
@@ -252,7 +295,8 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
 def run_baseline(data: Path, model: str, seed: int, trials: int, folder: Path) -> dict:
     cmd = [sys.executable, __file__, "baseline", "--data", str(data), "--model", model]
     wall, out = timed([*cmd, "--seed", str(seed), "--trials", str(trials)], folder)
-    return {"f1": {int(h): f for h, f in json.loads(out.splitlines()[-1]).items()}, "s": wall}
+    found = json.loads(out.splitlines()[-1])
+    return {"s": wall, **{key: {int(h): f for h, f in found[key].items()} for key in found}}
 
 
 def run_harness(
@@ -273,8 +317,7 @@ def run_harness(
     cmd += ["--seed", str(seed), "--profile", "cpu", "--data", str(data), "--storage", storage]
     cmd += ["--space", str(folder / "space.yaml"), "--objective", str(folder / "objective.yaml")]
     wall, _ = timed(cmd, folder)
-    best, selected = harness_best(storage)
-    return {"f1": best, "s": wall, "selected_f1": selected}
+    return {"s": wall, **harness_best(storage, data, folder / "artifacts")}
 
 
 @dataclass(frozen=True)
@@ -295,8 +338,10 @@ def compare(data: Path, model: str, seed: int, trials: int, sides: list[str], ch
     return row
 
 
-def table(rows: list[dict], sides: list[str]) -> str:
-    """One line per run, a mean line per model (F1 per horizon and seconds, side by side)."""
+def table(rows: list[dict], sides: list[str], key: str = "f1") -> str:
+    """One line per run, a mean line per model (F1 per horizon and seconds, side by side);
+    `key`: "f1" (the best val F1s) or "held_out" (chosen on the earlier half of val, measured
+    on the later)."""
     head = "| model | seed |" + "".join(f" {side} F1 h1 / h5 / h20 | s |" for side in sides)
     lines = [head, "|---|---|" + "---|---|" * len(sides)]
 
@@ -307,11 +352,11 @@ def table(rows: list[dict], sides: list[str]) -> str:
         own = [r for r in rows if r["model"] == model]
         for r in own:
             lines.append(
-                f"| {model} | {r['seed']} |" + "".join(cells(r[x]["f1"], r[x]["s"]) for x in sides)
+                f"| {model} | {r['seed']} |" + "".join(cells(r[x][key], r[x]["s"]) for x in sides)
             )
         means = ""
         for x in sides:
-            f1 = {h: float(np.mean([r[x]["f1"][h] for r in own])) for h in HORIZONS}
+            f1 = {h: float(np.mean([r[x][key][h] for r in own])) for h in HORIZONS}
             means += cells(f1, float(np.mean([r[x]["s"] for r in own])), bold="**")
         lines.append(f"| **{model}** | mean |" + means)
     return "\n".join(lines)
@@ -337,6 +382,7 @@ def main() -> None:
     p.add_argument("--score", nargs="*", default=[], help="ablation: its score KEY=VALUE")
     p.add_argument("--json", type=Path, help="also write the rows here")
     p.add_argument("--rows", nargs="*", type=Path, default=[], help="table: saved --json files")
+    p.add_argument("--key", choices=["f1", "held_out"], default="f1", help="table: which F1s")
     p.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the baseline command's
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -344,8 +390,10 @@ def main() -> None:
         saved = [r for path in args.rows for r in json.loads(path.read_text())]
         for r in saved:
             for x in args.sides:
-                r[x]["f1"] = {int(h): f for h, f in r[x]["f1"].items()}
-        print(table(saved, args.sides))
+                r[x] = {
+                    k: v if k == "s" else {int(h): f for h, f in v.items()} for k, v in r[x].items()
+                }
+        print(table(saved, args.sides, args.key))
         return
     if args.data is None:
         p.error("--data is required")
@@ -362,6 +410,10 @@ def main() -> None:
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=1))
     print(table(rows, args.sides))
+    print(
+        "\nheld out (chosen on the earlier half of each symbol's val rows, measured on the later):"
+    )
+    print(table(rows, args.sides, "held_out"))
 
 
 if __name__ == "__main__":

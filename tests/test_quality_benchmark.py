@@ -56,10 +56,11 @@ def test_baseline_windows_end_at_their_row_inside_its_symbol(tmp_path: Path) -> 
     d = quality.load(dataset(tmp_path / "a"))
     seq_len = 8
     train = d["train"]  # each symbol's train rows start at its first bar
-    x, y, symbol = quality.windows(d, train, seq_len, k=2)
+    x, y, symbol, rows = quality.windows(d, train, seq_len, k=2)
     # a row with fewer than seq_len bars of its own symbol behind it gets no window
     kept = [r for r in train if r % N >= seq_len - 1]
     assert len(x) == len(kept) == len(y) == len(train) - 2 * (seq_len - 1)
+    np.testing.assert_array_equal(rows, kept)
     for window, label, s, r in zip(x.numpy(), y.numpy(), symbol.numpy(), kept, strict=True):
         np.testing.assert_array_equal(window, d["x"][r - seq_len + 1 : r + 1])
         assert label == d["y"][r, 2] and s == d["symbol"][r]
@@ -74,7 +75,7 @@ def test_both_sides_train_the_cpu_profiles_sizes_and_sample_the_same_ranges() ->
         assert equal["fixed"] == {**space["fixed"], **space["profiles"]["cpu"]["fixed"]}
 
 
-def test_the_baseline_command_prints_the_best_f1_of_each_horizon(tmp_path: Path) -> None:
+def test_the_baseline_prints_the_best_and_held_out_f1_per_horizon(tmp_path: Path) -> None:
     root = dataset(tmp_path / "a")
     command = [sys.executable, str(SCRIPT), "baseline", "--data", str(root), "--trials", "1"]
     done = subprocess.run(
@@ -85,6 +86,18 @@ def test_the_baseline_command_prints_the_best_f1_of_each_horizon(tmp_path: Path)
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    best = json.loads(done.stdout.splitlines()[-1])
-    assert sorted(int(h) for h in best) == [1, 5, 20]
-    assert all(0.0 <= f1 <= 1.0 for f1 in best.values())
+    found = json.loads(done.stdout.splitlines()[-1])
+    for key in ("f1", "held_out"):
+        assert sorted(int(h) for h in found[key]) == [1, 5, 20]
+        assert all(0.0 <= f1 <= 1.0 for f1 in found[key].values())
+
+
+def test_held_out_measures_on_the_later_half_what_the_earlier_half_chose() -> None:
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    early = np.arange(8) < 4
+    right_early = np.array([0, 1, 2, 0, 2, 0, 1, 2])  # right on the earlier half only
+    right_late = np.array([2, 0, 1, 2, 1, 2, 0, 1])  # right on the later half only
+    assert quality.held_out([right_late, right_early], y, early) == 0.0
+    assert quality.first_half(
+        {"symbol": np.array([0] * 4 + [1] * 4), "val": np.arange(8)}, np.arange(8)
+    ).tolist() == [True, True, False, False, True, True, False, False]
