@@ -2,6 +2,7 @@
 
     pip install backtesting
     python benchmarks/real_bars.py /tmp/real_bars
+    # or bars the harness was not developed on (pip install arch): --source arch
     python benchmarks/quality.py --data /tmp/real_bars [--models patchtst nhits tft]
                                  [--seeds 0 1 2] [--trials 3] [--json out.json]
     # an ablation: the harness alone, with a change to its recipe
@@ -40,6 +41,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -50,7 +52,6 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
-HORIZONS = (1, 5, 20)
 EPOCHS = 5  # the baseline's full passes over the train windows per trial
 MODELS = ("patchtst", "nhits", "tft")
 SEARCHED = ("learning_rate", "dropout", "batch_size")  # what both sides sample
@@ -73,9 +74,12 @@ def equal_space(model: str) -> dict:
 # ---- (a) the baseline ---------------------------------------------------------------------
 
 
-def load(data: Path) -> dict[str, np.ndarray]:
-    """Features z-scored per symbol on its train rows, labels 0..2, symbol codes, splits."""
+def load(data: Path) -> dict[str, Any]:
+    """Features z-scored per symbol on its train rows, labels 0..2 [N, H], symbol codes, splits,
+    and the H horizons: the data's label_{h} columns, h ascending, as the harness reads them."""
     import pandas as pd
+
+    from harness.data.contract import _horizons
 
     files = sorted((data / "data" / "final").glob("*_final_labeled.parquet"))
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -92,8 +96,9 @@ def load(data: Path) -> dict[str, np.ndarray]:
         own = symbol == s
         fit = x[own & is_train]
         x[own] = (x[own] - fit.mean(0)) / (fit.std(0) + 1e-8)
-    y = np.stack([frame[f"label_{h}"].to_numpy() + 1 for h in HORIZONS], 1).astype(np.int64)
-    return {"x": x, "y": y, "symbol": symbol, **split}
+    horizons = _horizons(frame)
+    y = np.stack([frame[f"label_{h}"].to_numpy() + 1 for h in horizons], 1).astype(np.int64)
+    return {"x": x, "y": y, "symbol": symbol, "horizons": horizons, **split}
 
 
 def windows(d: dict[str, np.ndarray], rows: np.ndarray, seq_len: int, k: int):
@@ -236,7 +241,7 @@ def baseline(data: Path, model: str, seed: int, trials: int) -> dict[str, dict[i
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     d = load(data)
     best, later = {}, {}
-    for k, h in enumerate(HORIZONS):
+    for k, h in enumerate(d["horizons"]):
         record: list[np.ndarray] = []
         torch.manual_seed(seed * 100 + k)
         study = optuna.create_study(
@@ -267,18 +272,19 @@ def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, dict[in
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     d = load(data)
+    horizons = d["horizons"]
     classes = [
-        load_val_predictions(t, artifacts, rows=len(d["val"]), horizons=len(HORIZONS)) for t in done
+        load_val_predictions(t, artifacts, rows=len(d["val"]), horizons=len(horizons)) for t in done
     ]
     later = {}
-    for k, h in enumerate(HORIZONS):
+    for k, h in enumerate(horizons):
         stored = [c[:, k] for c in classes if c is not None]
         made = np.all([p >= 0 for p in stored], axis=0)  # rows every trial predicted
         y = d["y"][d["val"], k][made]
         later[h] = held_out([p[made] for p in stored], y, first_half(d, d["val"][made]))
     return {
-        "f1": {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in HORIZONS},
-        "selected_f1": {h: study.best_trial.user_attrs[f"val_macro_f1_h{h}"] for h in HORIZONS},
+        "f1": {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in horizons},
+        "selected_f1": {h: study.best_trial.user_attrs[f"val_macro_f1_h{h}"] for h in horizons},
         "held_out": later,
     }
 
@@ -341,12 +347,14 @@ def compare(data: Path, model: str, seed: int, trials: int, sides: list[str], ch
 def table(rows: list[dict], sides: list[str], key: str = "f1") -> str:
     """One line per run, a mean line per model (F1 per horizon and seconds, side by side);
     `key`: "f1" (the best val F1s) or "held_out" (chosen on the earlier half of val, measured
-    on the later)."""
-    head = "| model | seed |" + "".join(f" {side} F1 h1 / h5 / h20 | s |" for side in sides)
+    on the later). The horizons are those the rows hold: their data's."""
+    horizons = sorted(rows[0][sides[0]][key])
+    names = " / ".join(f"h{h}" for h in horizons)
+    head = "| model | seed |" + "".join(f" {side} F1 {names} | s |" for side in sides)
     lines = [head, "|---|---|" + "---|---|" * len(sides)]
 
     def cells(f1: dict, s: float, bold: str = "") -> str:
-        return f" {bold}{' / '.join(f'{f1[h]:.3f}' for h in HORIZONS)}{bold} | {s:.0f} |"
+        return f" {bold}{' / '.join(f'{f1[h]:.3f}' for h in horizons)}{bold} | {s:.0f} |"
 
     for model in dict.fromkeys(r["model"] for r in rows):
         own = [r for r in rows if r["model"] == model]
@@ -356,7 +364,7 @@ def table(rows: list[dict], sides: list[str], key: str = "f1") -> str:
             )
         means = ""
         for x in sides:
-            f1 = {h: float(np.mean([r[x][key][h] for r in own])) for h in HORIZONS}
+            f1 = {h: float(np.mean([r[x][key][h] for r in own])) for h in horizons}
             means += cells(f1, float(np.mean([r[x]["s"] for r in own])), bold="**")
         lines.append(f"| **{model}** | mean |" + means)
     return "\n".join(lines)

@@ -1,11 +1,21 @@
-"""A small real-bars dataset in the Phase 1 layout, from the bars the `backtesting` package ships.
+"""A small real-bars dataset in the Phase 1 layout, from the bars a PyPI package ships.
 
-    pip install backtesting
-    python benchmarks/real_bars.py OUT_DIR
+    pip install backtesting   # or: pip install arch
+    python benchmarks/real_bars.py OUT_DIR [--source backtesting|arch]
 
-`backtesting.test` holds EURUSD hourly bars (5,000, April 2017 to February 2018, a 24/5 FX
-market) and GOOG daily bars (2,148, August 2004 to March 2013, exchange days): two real markets
-at two bar lengths, which is what the score's Sharpe term has to mean the same on. Per symbol:
+Two sources, each two real markets at two bar spacings, which is what the score's Sharpe term has
+to mean the same on:
+
+- `backtesting` (the default; the bars the harness was developed on): `backtesting.test`'s
+  EURUSD hourly bars (5,000, April 2017 to February 2018, a 24/5 FX market) and GOOG daily bars
+  (2,148, August 2004 to March 2013, exchange days).
+- `arch` (bars the harness was not developed on, to check that results carry over):
+  `arch.data`'s S&P 500 and NASDAQ Composite daily bars (5,031 each, January 1999 to
+  December 2018, exchange days). SP500 stays daily; NASDAQ_W is the NASDAQ resampled to weekly
+  bars (1,044 weeks ending Friday, each stamped with its last trading day; short weeks are kept:
+  holidays, September 2001, and the last, 31 December 2018 alone).
+
+Per symbol:
 
 - features, scale-free so that a 1.07 FX rate and a 700 USD share price look alike: log
   returns over 1, 2, 5, 10, 20 bars; realized volatility over 5, 20, 50 bars and the 5/50 ratio;
@@ -17,8 +27,8 @@ at two bar lengths, which is what the score's Sharpe term has to mean the same o
   symbol with a 20-bar gap between train and val and between val and test
   (``harness.data.demo.make_splits``); the last 20 bars (no full horizon) are in no split.
 
-Writes OUT_DIR/data/final/{EURUSD,GOOG}_final_labeled.parquet and OUT_DIR/config/splits/.
-Check it with `harness check-data --data OUT_DIR`.
+Writes OUT_DIR/data/final/{SYMBOL}_final_labeled.parquet (EURUSD and GOOG, or NASDAQ_W and
+SP500) and OUT_DIR/config/splits/. Check it with `harness check-data --data OUT_DIR`.
 """
 
 from __future__ import annotations
@@ -36,8 +46,6 @@ from harness.data.demo import (
     return_features,
     triple_barrier,
 )
-
-SYMBOLS = ("EURUSD", "GOOG")  # sorted: the combined frame's order
 
 
 def features(bars: pd.DataFrame) -> pd.DataFrame:
@@ -80,21 +88,51 @@ def symbol_frame(symbol: str, ohlcv: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[WARMUP_BARS:].reset_index(drop=True)
 
 
-def make_real_bars(out: Path) -> dict[str, int]:
-    """Write the dataset under `out`; returns the rows per symbol file."""
+def weekly(daily: pd.DataFrame) -> pd.DataFrame:
+    """Weekly OHLCV bars (weeks ending Friday) from daily ones, each stamped with its week's last
+    trading day: no bar is stamped before a day it contains. Weeks without a day have no bar."""
+    week = daily.index.to_period("W-FRI")  # Saturday to Friday; only weeks with days form groups
+    bars = daily.assign(last_day=daily.index).groupby(week)
+    return bars.agg(
+        Open=("Open", "first"),
+        High=("High", "max"),
+        Low=("Low", "min"),
+        Close=("Close", "last"),
+        Volume=("Volume", "sum"),
+        last_day=("last_day", "last"),
+    ).set_index("last_day")
+
+
+def backtesting_bars() -> dict[str, pd.DataFrame]:
     from backtesting.test import EURUSD, GOOG
 
+    return {"EURUSD": EURUSD, "GOOG": GOOG}
+
+
+def arch_bars() -> dict[str, pd.DataFrame]:
+    from arch.data import nasdaq, sp500
+
+    return {"NASDAQ_W": weekly(nasdaq.load()), "SP500": sp500.load()}
+
+
+SOURCES = {"backtesting": backtesting_bars, "arch": arch_bars}  # OHLCV bars per symbol
+
+
+def make_real_bars(out: Path, source: str = "backtesting") -> dict[str, int]:
+    """Write the dataset of `source` under `out`; returns the rows per symbol file."""
+    bars = SOURCES[source]()
+    symbols = sorted(bars)  # the combined frame's order
     final, split_dir = out / "data" / "final", out / "config" / "splits"
     final.mkdir(parents=True, exist_ok=True)
     split_dir.mkdir(parents=True, exist_ok=True)
     rows = {}
-    for symbol, ohlcv in zip(SYMBOLS, (EURUSD, GOOG), strict=True):
-        frame = symbol_frame(symbol, ohlcv)
+    for symbol in symbols:
+        frame = symbol_frame(symbol, bars[symbol])
         if not np.isfinite(frame.filter(like="feature_").to_numpy()).all():
             raise ValueError(f"{symbol}: a feature is not finite after the warm-up")
         frame.to_parquet(final / f"{symbol}_final_labeled.parquet", index=False)
         rows[symbol] = len(frame)
-    for name, idx in make_splits([rows[s] for s in SYMBOLS]).items():
+    for name, idx in make_splits([rows[s] for s in symbols]).items():
         np.save(split_dir / f"{name}_indices.npy", idx)
     return rows
 
@@ -102,7 +140,9 @@ def make_real_bars(out: Path) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write data/ and config/ into")
-    rows = make_real_bars(parser.parse_args().out)
+    parser.add_argument("--source", choices=list(SOURCES), default="backtesting")
+    args = parser.parse_args()
+    rows = make_real_bars(args.out, args.source)
     print(", ".join(f"{s}: {n} rows" for s, n in rows.items()))
 
 

@@ -101,3 +101,13 @@ def test_held_out_measures_on_the_later_half_what_the_earlier_half_chose() -> No
     assert quality.first_half(
         {"symbol": np.array([0] * 4 + [1] * 4), "val": np.arange(8)}, np.arange(8)
     ).tolist() == [True, True, False, False, True, True, False, False]
+
+
+def test_the_horizons_are_the_datas(tmp_path: Path) -> None:
+    d = quality.load(write_dataset(tmp_path / "a", tiny_frames(N), tiny_splits(N)))
+    assert d["horizons"] == (1, 5)  # no label_20 here
+    assert d["y"].shape == (2 * N, 2)
+    side = {"s": 1.0, "f1": {1: 0.5, 5: 0.25}}
+    lines = quality.table([{"model": "nhits", "seed": 0, "baseline": side}], ["baseline"])
+    assert lines.splitlines()[0] == "| model | seed | baseline F1 h1 / h5 | s |"
+    assert "| nhits | 0 | 0.500 / 0.250 | 1 |" in lines
