@@ -79,7 +79,7 @@ def load(data: Path) -> dict[str, Any]:
     and the H horizons: the data's label_{h} columns, h ascending, as the harness reads them."""
     import pandas as pd
 
-    from harness.data.contract import _horizons
+    from harness.data.contract import label_horizons
 
     files = sorted((data / "data" / "final").glob("*_final_labeled.parquet"))
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -96,7 +96,7 @@ def load(data: Path) -> dict[str, Any]:
         own = symbol == s
         fit = x[own & is_train]
         x[own] = (x[own] - fit.mean(0)) / (fit.std(0) + 1e-8)
-    horizons = _horizons(frame)
+    horizons = label_horizons(frame)
     y = np.stack([frame[f"label_{h}"].to_numpy() + 1 for h in horizons], 1).astype(np.int64)
     return {"x": x, "y": y, "symbol": symbol, "horizons": horizons, **split}
 

@@ -108,7 +108,7 @@ def load_phase1(root: Path) -> Phase1Data:
     _check_columns(frame, where)
     symbols = tuple(sorted(frame["symbol"].unique()))
     features = _feature_columns(frame, where)
-    horizons = _horizons(frame)
+    horizons = label_horizons(frame)
     for h in horizons:
         if f"sample_weight_{h}" not in frame.columns:
             frame[f"sample_weight_{h}"] = np.float32(1.0)
@@ -337,7 +337,8 @@ def _feature_columns(frame: pd.DataFrame, where: _Where) -> tuple[str, ...]:
     return tuple(str(c) for c in named)
 
 
-def _horizons(frame: pd.DataFrame) -> tuple[int, ...]:
+def label_horizons(frame: pd.DataFrame) -> tuple[int, ...]:
+    """The horizons h of the frame's label_{h} columns, ascending."""
     return tuple(sorted(int(m.group(1)) for c in frame.columns if (m := _LABEL.match(str(c)))))
 
 
