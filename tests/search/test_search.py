@@ -84,27 +84,6 @@ def test_running_again_finishes_the_rest_and_loses_nothing(
     assert len(search(3)) == 3  # the study is done: no trial is added
 
 
-@pytest.mark.parametrize("first", ["defaults", "sampled"])
-def test_a_new_study_starts_from_the_defaults_once(
-    tmp_path: Path, tiny_dataset: Path, first: str
-) -> None:
-    space, objective = tmp_path / "space.yaml", tmp_path / "objective.yaml"
-    space.write_text(TINY_SPACE.replace("batch_size: 8}", "batch_size: 8, learning_rate: 2.0e-3}"))
-    objective.write_text(
-        TINY_OBJECTIVE.replace("{type: random}", f"{{type: random, first_trial: {first}}}")
-    )
-    tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
-
-    def search(trials: int) -> list[FrozenTrial]:
-        return run_search(prepare_search(request(tmp_path, "nhits", trials, **tiny), say=print))
-
-    search(1)
-    drawn = [t.params["learning_rate"] for t in search(3)]  # resumed: nothing enqueued again
-    assert len(drawn) == 3
-    assert (drawn[0] == 2.0e-3) == (first == "defaults")
-    assert 2.0e-3 not in drawn[1:]
-
-
 @pytest.mark.slow
 def test_two_workers_on_sqlite_reach_n_trials_without_lock_failures(tmp_path: Path) -> None:
     trials = run_search(prepare_search(request(tmp_path, "nhits", 6, jobs=2), say=lambda _: None))

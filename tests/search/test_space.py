@@ -111,39 +111,6 @@ def test_preset_expands_into_its_keys(tmp_path: Path) -> None:
     assert (run.net.patch_len, run.net.stride) == (32, 16)
 
 
-def test_the_defaults_are_the_default_configs_values_each_range_holds(tmp_path: Path) -> None:
-    path = _space(
-        tmp_path,
-        "model: patchtst\n"
-        "fixed: {learning_rate: 2.0e-3, dropout: 0.12, n_layers: 2, d_model: 64, batch_size: 512,\n"
-        "        patch_len: 32, stride: 16}\n"
-        "params:\n"
-        "  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}\n"
-        "  dropout:       {type: float, low: 0.0, high: 0.3, step: 0.05}\n"  # 0.12: off the grid
-        "  n_layers:      {type: int, low: 1, high: 4}\n"
-        "  d_model:       {type: categorical, choices: [32, 64]}\n"
-        "  batch_size:    {type: categorical, choices: [64, 128]}\n"  # 512: not a choice
-        "  head_hidden:   {type: categorical, choices: [32, 256]}\n"  # 256: the Config's default
-        "  patching:\n    type: preset\n    choices:\n"
-        "      a: {patch_len: 8, stride: 4}\n      b: {patch_len: 32, stride: 16}\n",
-    )
-    defaults = load_space(path).defaults()
-    assert defaults == {
-        "learning_rate": 2.0e-3,
-        "n_layers": 2,
-        "d_model": 64,
-        "head_hidden": 256,
-        "patching": "b",
-    }
-
-
-@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
-def test_every_cpu_default_is_a_point_of_the_cpu_search(path: Path) -> None:
-    """Every searched hyperparameter but a size starts the cpu search at its default."""
-    space = load_space(path).for_profile("cpu")
-    assert {"learning_rate", "dropout", "batch_size"} <= set(space.defaults())
-
-
 def test_a_profile_replaces_the_keys_it_names(tmp_path: Path) -> None:
     path = _space(
         tmp_path,

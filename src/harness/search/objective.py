@@ -6,7 +6,7 @@ budget:  {max_epochs: 30, patience: 5, batches_per_epoch: 400, train_eval_rows: 
 profiles:                   # the budget of each profile (the top level is the seed profile's)
   cpu: {budget: {max_epochs: 6, patience: 2, batches_per_epoch: 32, train_eval_rows: 1024}}
 pruner:  {type: median, n_startup_trials: 5, n_warmup_steps: 2}
-sampler: {type: tpe, n_startup_trials: 10, multivariate: true, first_trial: defaults}
+sampler: {type: tpe, n_startup_trials: 10, multivariate: true}
 """
 
 from __future__ import annotations
@@ -78,9 +78,6 @@ class SamplerSection(Strict):
     type: Literal["tpe", "random"] = "tpe"
     n_startup_trials: int = Field(default=10, ge=0)
     multivariate: bool = True
-    # "defaults": a new study's first trial trains the space's `fixed:` values (those its
-    # ranges hold), so a short search always has one known-sound trial; "sampled": drawn.
-    first_trial: Literal["defaults", "sampled"] = "defaults"
 
 
 class ObjectiveProfile(Strict):

@@ -114,11 +114,6 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         check_study(study, expected_attrs(recipe))
         check_worker(study, recipe.worker())
         describe_study(study, score=recipe.score, budget=recipe.budget, data=recipe.data)
-        defaults = recipe.space.defaults()
-        new = not study.get_trials(deepcopy=False)  # a resumed study keeps the trials it has
-        if new and defaults and recipe.spec.sampler.first_trial == "defaults":
-            # Two machines starting one new study at once may both enqueue it: one repeat.
-            study.enqueue_trial(defaults, skip_if_exists=True)
     except optuna.exceptions.StorageInternalError as exc:  # a read-only SQLite file, say
         raise write_error(exc, request.storage) from None
     artifacts = artifacts_dir(request.storage, request.artifacts)

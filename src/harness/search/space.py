@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -66,17 +65,6 @@ class FloatParam(Strict):
     def suggest(self, trial: optuna.Trial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log, step=self.step)
 
-    def holding(self, value: Any) -> float | None:
-        """`value` if this range can draw it, else None."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        if not self.low <= value <= self.high:
-            return None
-        steps = (value - self.low) / self.step if self.step else 0.0
-        if not math.isclose(steps, round(steps), abs_tol=1e-9):  # off the step grid
-            return None
-        return float(value)
-
     def corners(self) -> list[float]:
         return [self.low, self.high]
 
@@ -99,13 +87,6 @@ class IntParam(Strict):
     def suggest(self, trial: optuna.Trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, log=self.log, step=self.step)
 
-    def holding(self, value: Any) -> int | None:
-        """`value` if this range can draw it, else None."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None
-        on_grid = (value - self.low) % self.step == 0
-        return value if self.low <= value <= self.high and on_grid else None
-
     def corners(self) -> list[int]:
         return [self.low, self.high]
 
@@ -119,10 +100,6 @@ class CategoricalParam(Strict):
         assert value is not None  # one of the choices, and a Scalar is never None
         return value
 
-    def holding(self, value: Any) -> Scalar | None:
-        """`value` if it is one of the choices, else None."""
-        return next((c for c in self.choices if c == value), None)  # choices are typed on load
-
     def corners(self) -> list[Scalar]:
         return list(self.choices)
 
@@ -133,17 +110,6 @@ class PresetParam(Strict):
 
     def suggest(self, trial: optuna.Trial, name: str) -> str:
         return trial.suggest_categorical(name, list(self.choices))
-
-    def holding(self, values: Mapping[str, Any]) -> str | None:
-        """The choice whose every value `values` has, else None."""
-        return next(
-            (
-                name
-                for name, bundle in self.choices.items()
-                if all(k in values and values[k] == v for k, v in bundle.items())
-            ),
-            None,
-        )
 
     def corners(self) -> list[str]:
         return list(self.choices)
@@ -203,17 +169,6 @@ class SearchSpace(Strict):
     def default_run(self, overrides: Mapping[str, Any] | None = None, *, where: str) -> RunConfig:
         """The `fixed:` config (the seed's defaults, sized for the profile), then `overrides`."""
         return RunConfig.from_flat({**self.flat({}), **(overrides or {})}, where=where)
-
-    def defaults(self) -> dict[str, Scalar]:
-        """The default config's value of every parameter whose distribution holds it (a
-        preset: the choice the config spells out): a study's first trial when it starts from
-        the defaults. A parameter whose range leaves its default out is left to the sampler."""
-        config = self.default_run(where=f"search space of {self.model}").to_flat()
-        found: dict[str, Scalar | None] = {
-            name: p.holding(config) if isinstance(p, PresetParam) else p.holding(config.get(name))
-            for name, p in self.params.items()
-        }
-        return {name: value for name, value in found.items() if value is not None}
 
     def suggest(self, trial: optuna.Trial) -> RunConfig:
         sampled = {name: p.suggest(trial, name) for name, p in self.params.items()}
