@@ -8,6 +8,8 @@
     # an ablation: the harness alone, with a change to its recipe
     python benchmarks/quality.py --data /tmp/real_bars --sides harness --models nhits \
                                  --set symbol_scaling=false --budget batches_per_epoch=8
+    # saved runs together: their tables, and per model harness - baseline with its s.e.
+    python benchmarks/quality.py table --rows out.json [more.json ...]
 
 Both sides train the same size: the harness's `cpu` profile with its sizes fixed (`fixed:`, the
 cpu section's over the top level's), and sample the same ranges of learning_rate, dropout and
@@ -370,6 +372,35 @@ def table(rows: list[dict], sides: list[str], key: str = "f1") -> str:
     return "\n".join(lines)
 
 
+def difference(rows: list[dict], key: str = "f1") -> str:
+    """Per model, harness minus baseline at each horizon: the mean over seeds and its standard
+    error (a gap within about two standard errors is not told apart from seed-to-seed noise),
+    and the harness's wall time as a share of the baseline's."""
+    horizons = sorted(rows[0]["harness"][key])
+    names = " / ".join(f"h{h}" for h in horizons)
+    lines = [f"| model | harness - baseline, {names} (mean +- s.e.) | time |", "|---|---|---:|"]
+    for model in dict.fromkeys(r["model"] for r in rows):
+        own = [r for r in rows if r["model"] == model]
+        cells = []
+        for h in horizons:
+            d = np.array([r["harness"][key][h] - r["baseline"][key][h] for r in own])
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            cells.append(f"{d.mean():+.3f} +- {se:.3f}")
+        share = sum(r["harness"]["s"] for r in own) / sum(r["baseline"]["s"] for r in own)
+        lines.append(f"| {model} | {' / '.join(cells)} | {share:.0%} |")
+    return "\n".join(lines)
+
+
+def report(rows: list[dict], sides: list[str]) -> str:
+    """The tables of `rows`: best val F1, held-out F1, and with both sides their differences."""
+    held = "held out (chosen on the earlier half of each symbol's val rows, measured on the later):"
+    parts = [table(rows, sides), held, table(rows, sides, "held_out")]
+    if {"baseline", "harness"} <= set(sides):
+        parts += ["best val F1, harness - baseline:", difference(rows)]
+        parts += ["held out, harness - baseline:", difference(rows, "held_out")]
+    return "\n\n".join(parts)
+
+
 def pairs(items: list[str]) -> dict:
     """KEY=VALUE strings, each VALUE read as YAML (so 1.0e-3 is a float, true a bool)."""
     return {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in items)}
@@ -384,24 +415,24 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--trials", type=int, default=3)
-    p.add_argument("--sides", nargs="+", default=["baseline", "harness"])
+    p.add_argument("--sides", nargs="+", help="baseline, harness (table: those the rows hold)")
     p.add_argument("--set", nargs="*", default=[], help="ablation: the harness's fixed KEY=VALUE")
     p.add_argument("--budget", nargs="*", default=[], help="ablation: its cpu budget KEY=VALUE")
     p.add_argument("--score", nargs="*", default=[], help="ablation: its score KEY=VALUE")
     p.add_argument("--json", type=Path, help="also write the rows here")
     p.add_argument("--rows", nargs="*", type=Path, default=[], help="table: saved --json files")
-    p.add_argument("--key", choices=["f1", "held_out"], default="f1", help="table: which F1s")
     p.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the baseline command's
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.command == "table":  # rows saved by earlier runs, side by side
         saved = [r for path in args.rows for r in json.loads(path.read_text())]
+        sides = args.sides or [x for x in ("baseline", "harness") if all(x in r for r in saved)]
         for r in saved:
-            for x in args.sides:
+            for x in sides:
                 r[x] = {
                     k: v if k == "s" else {int(h): f for h, f in v.items()} for k, v in r[x].items()
                 }
-        print(table(saved, args.sides, args.key))
+        print(report(saved, sides))
         return
     if args.data is None:
         p.error("--data is required")
@@ -410,18 +441,15 @@ def main() -> None:
         print(json.dumps(baseline(data, args.model, args.seed, args.trials)))
         return
     changes = Changes(pairs(args.set), pairs(args.budget), pairs(args.score))
+    sides = args.sides or ["baseline", "harness"]
     rows = []
     for model in args.models:
         for seed in args.seeds:
-            rows.append(compare(data, model, seed, args.trials, args.sides, changes))
+            rows.append(compare(data, model, seed, args.trials, sides, changes))
             print(json.dumps(rows[-1]), flush=True)
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=1))
-    print(table(rows, args.sides))
-    print(
-        "\nheld out (chosen on the earlier half of each symbol's val rows, measured on the later):"
-    )
-    print(table(rows, args.sides, "held_out"))
+    print(report(rows, sides))
 
 
 if __name__ == "__main__":

@@ -111,3 +111,15 @@ def test_the_horizons_are_the_datas(tmp_path: Path) -> None:
     lines = quality.table([{"model": "nhits", "seed": 0, "baseline": side}], ["baseline"])
     assert lines.splitlines()[0] == "| model | seed | baseline F1 h1 / h5 | s |"
     assert "| nhits | 0 | 0.500 / 0.250 | 1 |" in lines
+
+
+def test_the_difference_is_the_mean_over_seeds_with_its_standard_error() -> None:
+    def side(f1: float, s: float) -> dict:
+        return {"s": s, "f1": {1: f1, 5: 0.4}}
+
+    rows = [
+        {"model": "tft", "seed": 0, "baseline": side(0.40, 100.0), "harness": side(0.43, 50.0)},
+        {"model": "tft", "seed": 1, "baseline": side(0.40, 100.0), "harness": side(0.41, 30.0)},
+    ]
+    # differences +0.03 and +0.01: mean +0.02, s.e. 0.01414 / sqrt(2) = 0.010; time 80 / 200
+    assert "| tft | +0.020 +- 0.010 / +0.000 +- 0.000 | 40% |" in quality.difference(rows)
