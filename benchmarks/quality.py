@@ -29,6 +29,11 @@ commands run one after the other, each timed whole (imports and data loading inc
     the largest `val_macro_f1_h{h}` of its complete trials, each taken at the trial's
     best-score epoch (the epoch whose weights the trial keeps).
 
+Paired: with both sides, the harness runs first and the baseline's trial k of every horizon
+trains the learning rate, dropout and batch size that the harness's trial k drew (`--drawn`), so
+a seed's difference is the recipes' and not the luck of 3 draws (one seed's three draws can all
+be poor: 8.8e-3, 3.7e-3 and 1e-5). `--sides baseline` alone draws its own.
+
 Both read the same Phase 1 files and splits; neither sees a test row.
 """
 
@@ -237,12 +242,15 @@ def baseline_trial(
     return best
 
 
-def baseline(data: Path, model: str, seed: int, trials: int) -> dict[str, dict[int, float]]:
+def baseline(
+    data: Path, model: str, seed: int, trials: int, drawn: list[dict] | None = None
+) -> dict[str, dict[int, float]]:
     """Best val macro-F1 per horizon (one study of `trials` single-horizon trials each), and
-    the held-out F1 of the (trial, epoch) that the earlier half of val chooses."""
+    the held-out F1 of the (trial, epoch) that the earlier half of val chooses. `drawn`: the
+    values its trials train first, in order (the harness's, for a paired comparison)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     d = load(data)
-    best, later = {}, {}
+    best, later, studies = {}, {}, []
     for k, h in enumerate(d["horizons"]):
         record: list[np.ndarray] = []
         torch.manual_seed(seed * 100 + k)
@@ -251,13 +259,17 @@ def baseline(data: Path, model: str, seed: int, trials: int) -> dict[str, dict[i
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3),  # the harness's
         )
+        for values in drawn or []:
+            study.enqueue_trial(values)
+        studies.append(study)
         study.optimize(
             lambda t, k=k, record=record: baseline_trial(t, d, model, k, record), n_trials=trials
         )
         best[h] = study.best_value
         _, y, _, rows = windows(d, d["val"], equal_space(model)["fixed"]["seq_len"], k)
         later[h] = held_out(record, y.numpy(), first_half(d, rows))
-    return {"f1": best, "held_out": later}
+    # one sampler seed, so every horizon's study draws the same values
+    return {"drawn": [t.params for t in studies[0].trials], "f1": best, "held_out": later}
 
 
 # ---- (b) the harness, and the comparison ----------------------------------------------------
@@ -285,9 +297,17 @@ def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, dict[in
         y = d["y"][d["val"], k][made]
         later[h] = held_out([p[made] for p in stored], y, first_half(d, d["val"][made]))
     return {
+        "drawn": [{k: t.params[k] for k in SEARCHED} for t in study.trials],  # in trial order
         "f1": {h: max(t.user_attrs[f"val_macro_f1_h{h}"] for t in done) for h in horizons},
         "selected_f1": {h: study.best_trial.user_attrs[f"val_macro_f1_h{h}"] for h in horizons},
         "held_out": later,
+    }
+
+
+def by_horizon(side: dict) -> dict:
+    """`side` with the keys of its per-horizon dicts made ints again (JSON made them strings)."""
+    return {
+        k: {int(h): f for h, f in v.items()} if isinstance(v, dict) else v for k, v in side.items()
     }
 
 
@@ -300,11 +320,17 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
     return wall, out.stdout
 
 
-def run_baseline(data: Path, model: str, seed: int, trials: int, folder: Path) -> dict:
+def run_baseline(
+    data: Path, model: str, seed: int, trials: int, folder: Path, drawn: list[dict] | None
+) -> dict:
     cmd = [sys.executable, __file__, "baseline", "--data", str(data), "--model", model]
-    wall, out = timed([*cmd, "--seed", str(seed), "--trials", str(trials)], folder)
+    cmd += ["--seed", str(seed), "--trials", str(trials)]
+    if drawn is not None:
+        (folder / "drawn.json").write_text(json.dumps(drawn))
+        cmd += ["--drawn", str(folder / "drawn.json")]
+    wall, out = timed(cmd, folder)
     found = json.loads(out.splitlines()[-1])
-    return {"s": wall, **{key: {int(h): f for h, f in found[key].items()} for key in found}}
+    return {"s": wall, **by_horizon(found)}
 
 
 def run_harness(
@@ -336,11 +362,15 @@ class Changes:
 
 
 def compare(data: Path, model: str, seed: int, trials: int, sides: list[str], changes: Changes):
+    """One seed of each side. With both, paired: the harness runs first and the baseline's
+    trial k of every horizon trains the values the harness's trial k drew, so a difference is
+    the recipes' and not the luck of 3 draws of the learning rate."""
     row: dict = {"model": model, "seed": seed}
-    for side in sides:
+    for side in sorted(sides, reverse=True):  # harness, then baseline
         with tempfile.TemporaryDirectory() as tmp:
             if side == "baseline":
-                row[side] = run_baseline(data, model, seed, trials, Path(tmp))
+                drawn = row["harness"]["drawn"] if "harness" in row else None
+                row[side] = run_baseline(data, model, seed, trials, Path(tmp), drawn)
             else:
                 row[side] = run_harness(data, model, seed, trials, Path(tmp), changes)
     return row
@@ -423,22 +453,22 @@ def main() -> None:
     p.add_argument("--rows", nargs="*", type=Path, default=[], help="table: saved --json files")
     p.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)  # the baseline command's
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--drawn", type=Path, help=argparse.SUPPRESS)  # its trials' values (JSON)
     args = p.parse_args()
     if args.command == "table":  # rows saved by earlier runs, side by side
         saved = [r for path in args.rows for r in json.loads(path.read_text())]
         sides = args.sides or [x for x in ("baseline", "harness") if all(x in r for r in saved)]
         for r in saved:
             for x in sides:
-                r[x] = {
-                    k: v if k == "s" else {int(h): f for h, f in v.items()} for k, v in r[x].items()
-                }
+                r[x] = by_horizon(r[x])
         print(report(saved, sides))
         return
     if args.data is None:
         p.error("--data is required")
     data = args.data.resolve()
     if args.command == "baseline":
-        print(json.dumps(baseline(data, args.model, args.seed, args.trials)))
+        drawn = json.loads(args.drawn.read_text()) if args.drawn else None
+        print(json.dumps(baseline(data, args.model, args.seed, args.trials, drawn)))
         return
     changes = Changes(pairs(args.set), pairs(args.budget), pairs(args.score))
     sides = args.sides or ["baseline", "harness"]

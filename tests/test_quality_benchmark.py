@@ -77,7 +77,10 @@ def test_both_sides_train_the_cpu_profiles_sizes_and_sample_the_same_ranges() ->
 
 def test_the_baseline_prints_the_best_and_held_out_f1_per_horizon(tmp_path: Path) -> None:
     root = dataset(tmp_path / "a")
+    paired = [{"learning_rate": 0.004, "dropout": 0.15, "batch_size": 256}]  # the harness's draws
+    (tmp_path / "drawn.json").write_text(json.dumps(paired))
     command = [sys.executable, str(SCRIPT), "baseline", "--data", str(root), "--trials", "1"]
+    command += ["--drawn", str(tmp_path / "drawn.json")]
     done = subprocess.run(
         [*command, "--model", "nhits"],
         capture_output=True,
@@ -87,6 +90,7 @@ def test_the_baseline_prints_the_best_and_held_out_f1_per_horizon(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.splitlines()[-1])
+    assert found["drawn"] == paired  # its trial trained the values the harness's drew
     for key in ("f1", "held_out"):
         assert sorted(int(h) for h in found[key]) == [1, 5, 20]
         assert all(0.0 <= f1 <= 1.0 for f1 in found[key].values())
