@@ -244,7 +244,7 @@ def baseline_trial(
 
 def baseline(
     data: Path, model: str, seed: int, trials: int, drawn: list[dict] | None = None
-) -> dict[str, dict[int, float]]:
+) -> dict[str, Any]:
     """Best val macro-F1 per horizon (one study of `trials` single-horizon trials each), and
     the held-out F1 of the (trial, epoch) that the earlier half of val chooses. `drawn`: the
     values its trials train first, in order (the harness's, for a paired comparison)."""
@@ -275,11 +275,11 @@ def baseline(
 # ---- (b) the harness, and the comparison ----------------------------------------------------
 
 
-def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, dict[int, float]]:
-    """Per horizon: the largest val macro-F1 of the study's complete trials (each at its
-    best-score epoch); the val macro-F1 of the trial the score selects (finalize's); and the
-    held-out F1 of the trial the earlier half of val chooses, from the trials' stored val
-    classes (the best-score epoch's)."""
+def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, Any]:
+    """The values each trial drew, in trial order; and per horizon: the largest val macro-F1
+    of the study's complete trials (each at its best-score epoch); the val macro-F1 of the trial
+    the score selects (finalize's); and the held-out F1 of the trial the earlier half of val
+    chooses, from the trials' stored val classes (the best-score epoch's)."""
     from harness.search.artifacts import load_val_predictions
 
     (summary,) = optuna.get_all_study_summaries(storage)
