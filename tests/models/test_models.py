@@ -282,9 +282,9 @@ def test_fixed_length_models_reject_another_window_length(name: str) -> None:
         model(x, symbol)
 
 
-@pytest.mark.parametrize("norm", ["batch", "layer"])
-def test_patchtst_batched_pass_equals_per_channel_loop(norm: str) -> None:
-    config, model = small_model("patchtst", norm=norm, revin_affine=True)
+@pytest.mark.parametrize(("norm", "pool"), [("batch", "mean"), ("layer", "flatten")])
+def test_patchtst_batched_pass_equals_per_channel_loop(norm: str, pool: str) -> None:
+    config, model = small_model("patchtst", norm=norm, revin_affine=True, patch_pool=pool)
     x, symbol, _, _ = batch(config.seq_len)
     model(x, symbol)  # train-mode pass: BatchNorm running stats are no longer the identity
     model.eval()
@@ -292,6 +292,17 @@ def test_patchtst_batched_pass_equals_per_channel_loop(norm: str) -> None:
         batched, looped = model(x, symbol), forward_per_channel(model, x, symbol)
     for key in batched:
         torch.testing.assert_close(looped[key], batched[key], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("pool", ["mean", "flatten"])
+def test_patchtst_flattened_patches_tell_the_latest_from_the_oldest(pool: str) -> None:
+    config, model = small_model("patchtst", patch_pool=pool)
+    model.eval()
+    encoded = torch.randn(BATCH, SPEC.n_features, config.d_model, config.n_patches)
+    with torch.no_grad():
+        ordered, reversed_ = model.readout(encoded), model.readout(encoded.flip(-1))
+    same = torch.allclose(ordered[logits_key(1)], reversed_[logits_key(1)], atol=1e-6)
+    assert same == (pool == "mean")  # averaging forgets the order, the paper's head keeps it
 
 
 def test_patchtst_patches_end_at_the_last_step() -> None:

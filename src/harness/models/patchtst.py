@@ -11,9 +11,10 @@ transformer (neuralforecast's ``TSTiEncoder``). Channel independence is one batc
 B * F series (``TSTiEncoder`` reshapes to [B * F, patches, d_model]); ``forward_per_channel`` runs
 the same weights one channel at a time, for benchmarks and to test that the two agree.
 
-The encoded patches are mean-pooled; the channels are then concatenated ("flatten", the default)
-or averaged ("mean"). Averaging is cheaper but blind to which feature is which, since every channel
-is encoded by the same weights.
+Each channel's encoded patches are averaged ("mean", the default) or kept in order side by side
+("flatten", the paper's head, which sees which patch is the latest); the channels are then
+concatenated ("flatten", the default) or averaged ("mean"). Averaging channels is cheaper but
+blind to which feature is which, since every channel is encoded by the same weights.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from harness.models._common import (
 
 _ACTIVATIONS = ("gelu", "relu")
 _NORMS = {"batch": "BatchNorm", "layer": "LayerNorm"}
-_CHANNEL_POOLS = ("flatten", "mean")
+_POOLS = ("flatten", "mean")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Config:
     revin: bool = True  # the seed's use_revin
     revin_affine: bool = False  # learnable per-feature scale and shift after RevIN
     channel_pool: str = "flatten"  # "flatten" | "mean"
+    patch_pool: str = "mean"  # "mean" | "flatten" (the paper's head: every patch, in order)
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
     symbol_scaling: bool = False  # per-symbol scale (SymbolScaler); RevIN makes it moot
 
@@ -65,7 +67,8 @@ class Config:
         check_dropout(self)
         check_choice(self, "activation", _ACTIVATIONS)
         check_choice(self, "norm", _NORMS)
-        check_choice(self, "channel_pool", _CHANNEL_POOLS)
+        check_choice(self, "channel_pool", _POOLS)
+        check_choice(self, "patch_pool", _POOLS)
         check_divides(self, "n_heads", "d_model")
         if self.patch_len > self.seq_len:
             raise ValueError(
@@ -94,6 +97,7 @@ class PatchTSTClassifier(nn.Module):
         covered = (config.n_patches - 1) * config.stride + config.patch_len
         self.skip = config.seq_len - covered
         self.flatten_channels = config.channel_pool == "flatten"
+        self.flatten_patches = config.patch_pool == "flatten"
 
         self.symbol_scaler = (
             SymbolScaler(spec.n_symbols, spec.n_features) if config.symbol_scaling else None
@@ -118,7 +122,8 @@ class PatchTSTClassifier(nn.Module):
             pe="zeros",
             learn_pe=True,
         )
-        width = config.d_model * (spec.n_features if self.flatten_channels else 1)
+        width = config.d_model * (config.n_patches if self.flatten_patches else 1)
+        width *= spec.n_features if self.flatten_channels else 1
         self.head = MultiHorizonHead(
             width, spec.horizons, hidden=config.head_hidden, dropout=config.dropout
         )
@@ -136,8 +141,9 @@ class PatchTSTClassifier(nn.Module):
 
     def readout(self, encoded: Tensor) -> dict[str, Tensor]:
         """Encoded patches [B, F, d_model, P] -> logits."""
-        pooled = encoded.mean(dim=-1)  # [B, F, d_model]
-        # [B, F * d_model] (flatten) or [B, d_model] (mean)
+        # [B, F, d_model * P] (flatten) or [B, F, d_model] (mean)
+        pooled = encoded.flatten(2) if self.flatten_patches else encoded.mean(dim=-1)
+        # [B, F * width] (flatten) or [B, width] (mean)
         return self.head(pooled.flatten(1) if self.flatten_channels else pooled.mean(dim=1))
 
     def forward(self, x: Tensor, symbol: Tensor | None = None) -> dict[str, Tensor]:
