@@ -192,3 +192,31 @@ def test_the_epoch_backtest_books_no_return_across_a_hole(demo_data: PreparedDat
     got = module.evaluate(rows, pred)[h]
     assert got[TOTAL_RETURN] == pytest.approx(backtest(positions=rows)[TOTAL_RETURN])
     assert got[TOTAL_RETURN] != pytest.approx(backtest()[TOTAL_RETURN])  # the premise: it matters
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "plateau", "none"])
+def test_warmup_raises_the_rate_linearly_then_the_epoch_schedule_takes_over(
+    demo_data: PreparedData, scheduler: str
+) -> None:
+    base, warmup, epochs = 1.0e-2, 4, 5
+    module = Phase2Module(
+        torch.nn.Linear(1, 1),
+        data=demo_data,
+        config=TrainConfig(learning_rate=base, scheduler=scheduler, warmup_batches=warmup),
+        score=ScoreConfig(),
+        budget=Budget(max_epochs=epochs),
+        bars_per_year=1.0,
+    )
+    [optimizer], schedulers = module.configure_optimizers()
+    assert schedulers[0]["interval"] == "step"
+    rates = []
+    for _ in range(warmup + 2):  # batches, as Lightning steps a per-batch scheduler
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedulers[0]["scheduler"].step()
+    np.testing.assert_allclose(rates, [*np.linspace(base / warmup, base, warmup + 1), base])
+    if scheduler == "cosine":  # the first epoch's end: the cosine's factor on the full rate
+        schedulers[1]["scheduler"].step()
+        cosine = base * (1 + math.cos(math.pi / epochs)) / 2
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(cosine)
+    assert len(schedulers) == (1 if scheduler == "none" else 2)

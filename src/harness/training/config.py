@@ -42,6 +42,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     scheduler: Scheduler = "plateau"  # plateau (on val loss, the seed's) | cosine | none
     grad_clip: float = 1.0  # max gradient norm; 0 disables
+    warmup_batches: int = 0  # the learning rate rises linearly over the first N batches; 0: none
     class_weights: ClassWeights = "none"  # none | balanced (inverse train frequency per horizon)
     alpha_short: float = 1.0  # loss weight of the shortest horizon (the seed's alpha_1)
     alpha_mid: float = 1.0  # of the middle horizons (alpha_5)
@@ -54,7 +55,8 @@ class TrainConfig:
         for name in ("learning_rate", "batch_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("weight_decay", "grad_clip", "alpha_short", "alpha_mid", "alpha_long"):
+        nonnegative = ("weight_decay", "grad_clip", "warmup_batches")
+        for name in (*nonnegative, "alpha_short", "alpha_mid", "alpha_long"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

@@ -180,14 +180,22 @@ class Phase2Module(pl.LightningModule):
         optimizer = optimizer_type(
             self.net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay
         )
-        if c.scheduler == "none":
-            return optimizer
+        schedulers: list[dict[str, Any]] = []
+        if c.warmup_batches:
+            # Per batch; torch's schedulers chain by multiplying the current rate, so the epoch
+            # schedule below still applies on top of it.
+            warmup = torch.optim.lr_scheduler.LinearLR(
+                optimizer, start_factor=1 / c.warmup_batches, total_iters=c.warmup_batches
+            )
+            schedulers.append({"scheduler": warmup, "interval": "step"})
         if c.scheduler == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            cosine = torch.optim.lr_scheduler.CosineAnnealingLR(
                 optimizer, T_max=self.budget.max_epochs
             )
-            return {"optimizer": optimizer, "lr_scheduler": scheduler}
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=0.5, patience=max(1, self.budget.patience // 2)
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": VAL_LOSS}}
+            schedulers.append({"scheduler": cosine, "interval": "epoch"})
+        elif c.scheduler == "plateau":
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=0.5, patience=max(1, self.budget.patience // 2)
+            )
+            schedulers.append({"scheduler": plateau, "monitor": VAL_LOSS})
+        return [optimizer], schedulers
