@@ -305,6 +305,21 @@ def test_patchtst_flattened_patches_tell_the_latest_from_the_oldest(pool: str) -
     assert same == (pool == "mean")  # averaging forgets the order, the paper's head keeps it
 
 
+def test_patchtst_head_hidden_0_is_one_linear_layer_per_horizon() -> None:
+    config, model = small_model("patchtst", head_hidden=0, patch_pool="flatten")
+    model.eval()
+    e = torch.randn(BATCH, SPEC.n_features, config.d_model, config.n_patches)
+    with torch.no_grad():
+        zero, once, twice = (model.readout(k * e)[logits_key(1)] for k in (0.0, 1.0, 2.0))
+    torch.testing.assert_close(twice - once, once - zero)  # affine: no hidden layer, no ReLU
+    assert (
+        sum(p.numel() for p in model.head.parameters())
+        == len(SPEC.horizons)
+        * (config.d_model * config.n_patches * SPEC.n_features + 1)
+        * N_CLASSES
+    )
+
+
 def test_patchtst_patches_end_at_the_last_step() -> None:
     # 30 steps, patches of 8 every 4: 6 patches cover steps 2..29, so steps 0..1 are unused.
     config, model = small_model("patchtst", seq_len=30)

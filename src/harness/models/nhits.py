@@ -63,13 +63,14 @@ class Config:
     activation: str = "ReLU"  # inside the blocks; one of neuralforecast's N-HiTS activations
     dropout: float = 0.2  # in the blocks' MLPs and in the head
     batch_norm: bool = True  # BatchNorm1d in the shared head MLP (NHITSBlock has none)
-    head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
+    head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid); 0: none
     # not the seed's: each symbol standardized on its own train rows (SymbolScaler; README)
     symbol_scaling: bool = True
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "n_blocks", "mlp_units", "mlp_layers")
-        check_at_least(self, 1, "latent_size", "latent_channels", "head_hidden")
+        check_at_least(self, 1, "latent_size", "latent_channels")
+        check_at_least(self, 0, "head_hidden")  # 0: one linear layer per horizon
         check_choice(self, "pooling", POOLING_PRESETS)
         check_choice(self, "pooling_mode", _POOLING_MODES)
         check_choice(self, "interpolation", _INTERPOLATIONS)

@@ -58,12 +58,13 @@ class Config:
     revin_affine: bool = False  # learnable per-feature scale and shift after RevIN
     channel_pool: str = "flatten"  # "flatten" | "mean"
     patch_pool: str = "mean"  # "mean" | "flatten" (the paper's head: every patch, in order)
-    head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid)
+    head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid); 0: none
     symbol_scaling: bool = False  # per-symbol scale (SymbolScaler); RevIN makes it moot
 
     def __post_init__(self) -> None:
         check_at_least(self, 1, "seq_len", "patch_len", "stride", "d_model", "n_heads")
-        check_at_least(self, 1, "n_layers", "d_ff", "head_hidden")
+        check_at_least(self, 1, "n_layers", "d_ff")
+        check_at_least(self, 0, "head_hidden")  # 0: one linear layer per horizon
         check_dropout(self)
         check_choice(self, "activation", _ACTIVATIONS)
         check_choice(self, "norm", _NORMS)
