@@ -430,6 +430,19 @@ def report(rows: list[dict], sides: list[str]) -> str:
     return "\n\n".join(parts)
 
 
+def merged(rows: list[dict]) -> list[dict]:
+    """Rows of one model and seed as one row, in order of first appearance; a later row's sides
+    replace an earlier one's (a harness-only rerun against a saved baseline of the same draws)."""
+    out: dict[tuple[str, int], dict] = {}
+    for r in rows:
+        out.setdefault((r["model"], r["seed"]), {}).update(r)
+    for r in out.values():
+        drawn = [r[x]["drawn"] for x in ("baseline", "harness") if "drawn" in r.get(x, {})]
+        if len(drawn) == 2 and drawn[0] != drawn[1]:
+            raise SystemExit(f"{r['model']} seed {r['seed']}: the two sides drew other values")
+    return list(out.values())
+
+
 def pairs(items: list[str]) -> dict:
     """KEY=VALUE strings, each VALUE read as YAML (so 1.0e-3 is a float, true a bool)."""
     return {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in items)}
@@ -455,7 +468,7 @@ def main() -> None:
     p.add_argument("--drawn", type=Path, help=argparse.SUPPRESS)  # its trials' values (JSON)
     args = p.parse_args()
     if args.command == "table":  # rows saved by earlier runs, side by side
-        saved = [r for path in args.rows for r in json.loads(path.read_text())]
+        saved = merged([r for path in args.rows for r in json.loads(path.read_text())])
         sides = args.sides or [x for x in ("baseline", "harness") if all(x in r for r in saved)]
         for r in saved:
             for x in sides:

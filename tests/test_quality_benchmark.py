@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from tests.conftest import tiny_frames, tiny_splits, write_dataset
@@ -127,3 +128,16 @@ def test_the_difference_is_the_mean_over_seeds_with_its_standard_error() -> None
     ]
     # differences +0.03 and +0.01: mean +0.02, s.e. 0.01414 / sqrt(2) = 0.010; time 80 / 200
     assert "| tft | +0.020 +- 0.010 / +0.000 +- 0.000 | 40% |" in quality.difference(rows)
+
+
+def test_saved_rows_of_one_model_and_seed_merge_the_later_side_winning() -> None:
+    old = {"model": "tft", "seed": 0, "baseline": {"s": 1.0}, "harness": {"s": 2.0}}
+    rerun = {"model": "tft", "seed": 0, "harness": {"s": 3.0}}
+    other = {"model": "tft", "seed": 1, "harness": {"s": 4.0}}
+    assert quality.merged([old, other, rerun]) == [
+        {"model": "tft", "seed": 0, "baseline": {"s": 1.0}, "harness": {"s": 3.0}},
+        other,
+    ]
+    drew = {"model": "tft", "seed": 1, "harness": {"drawn": [{"learning_rate": 1.0e-3}]}}
+    with pytest.raises(SystemExit, match="tft seed 1: the two sides drew other values"):
+        quality.merged([drew, {**drew, "baseline": {"drawn": [{"learning_rate": 2.0e-3}]}}])
