@@ -164,6 +164,7 @@ def test_bad_data_is_one_line_and_exit_code_2_for_every_command(
 # --- train ----------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("_as_on_a_cpu")
 def test_train_logs_config_and_epochs(
     tiny_dataset: Path,
     tmp_path: Path,
@@ -182,7 +183,9 @@ def test_train_logs_config_and_epochs(
     assert config["model"] == "nhits"
     assert (config["seq_len"], config["mlp_units"]) == (16, 32)
     assert config["learning_rate"] == 3.0e-3  # "3e-3" read as a float, not a string
-    assert config["head_hidden"] == 256  # the rest: the search space's fixed (seed) values
+    # the rest: the space file's fixed values, the cpu profile's over the top level's
+    assert (config["head_hidden"], config["warmup_batches"]) == (0, 32)
+    assert config["symbol_scaling"] is True
     epochs = [EPOCH_LINE.match(line) for line in lines[1:]]
     assert [m and int(m.group(1)) for m in epochs] == [0, 1]
     for line in lines[1:]:
