@@ -62,7 +62,7 @@ class Config:
     interpolation: str = "linear"  # "linear" | "nearest"
     activation: str = "ReLU"  # inside the blocks; one of neuralforecast's N-HiTS activations
     dropout: float = 0.2  # in the blocks' MLPs and in the head
-    batch_norm: bool = True  # BatchNorm1d in the shared head MLP (NHITSBlock has none)
+    batch_norm: bool = True  # BatchNorm1d in the shared head MLP, if any (NHITSBlock has none)
     head_hidden: int = 256  # width of the shared head MLP (the seed's H_mid); 0: none
     # not the seed's: each symbol standardized on its own train rows (SymbolScaler; README)
     symbol_scaling: bool = True
