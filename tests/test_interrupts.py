@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
+import sys
+import threading
+import time
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
 from harness import interrupts
-from harness.search.run import _one_trial
+from harness.search.run import StopFlag, _one_trial
 
 
 def ctrl_c() -> None:
@@ -56,3 +60,40 @@ def test_a_ctrl_c_while_optuna_creates_a_trial_fails_that_trial() -> None:
     (trial,) = study.trials
     assert trial.state == TrialState.FAIL
     assert trial.user_attrs["fail_reason"] == "interrupted (Ctrl-C)"
+
+
+def _worker_that_waits_for_the_request(stop: StopFlag) -> None:
+    stop.relay()
+    deadline = time.monotonic() + 30
+    while not interrupts.requested():
+        if time.monotonic() > deadline:
+            sys.exit(1)
+        time.sleep(0.05)
+
+
+def _worker_that_exits_while_its_relay_waits(stop: StopFlag) -> None:
+    stop.relay()
+
+
+def test_the_parents_stop_flag_is_a_ctrl_c_request_in_a_worker() -> None:
+    ctx = mp.get_context("spawn")
+    stop = StopFlag(ctx)
+    worker = ctx.Process(target=_worker_that_waits_for_the_request, args=(stop,))
+    worker.start()
+    stop.set()
+    worker.join(60)
+    assert worker.exitcode == 0
+
+
+def test_setting_the_stop_flag_never_waits_for_a_worker_that_has_exited() -> None:
+    ctx = mp.get_context("spawn")
+    stop = StopFlag(ctx)
+    worker = ctx.Process(target=_worker_that_exits_while_its_relay_waits, args=(stop,))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+    setter = threading.Thread(target=stop.set, daemon=True)
+    setter.start()
+    setter.join(10)
+    assert not setter.is_alive(), "set() hangs: it waits for the exited worker's relay"
+    assert stop.is_set()

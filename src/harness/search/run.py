@@ -18,6 +18,7 @@ share the cores.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import multiprocessing as mp
 import os
@@ -28,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import optuna
@@ -190,7 +190,7 @@ def run_search(
 def _spawn_workers(prepared: Prepared) -> None:
     jobs = prepared.request.jobs
     ctx = mp.get_context("spawn")
-    stop = ctx.Event()  # Ctrl-C here: each worker closes its trial and exits
+    stop = StopFlag(ctx)  # Ctrl-C here: each worker closes its trial and exits
     threads = max(1, (os.cpu_count() or 1) // jobs)
     gpus = _gpus()
     prepared.recipe.release()  # each worker holds its own copy of the data
@@ -199,7 +199,7 @@ def _spawn_workers(prepared: Prepared) -> None:
         for k in range(jobs)
     ]
     # A worker starts deaf to Ctrl-C (a KeyboardInterrupt while it imports torch would be a
-    # traceback); from its first trial on, it takes Ctrl-C or the stop event alike.
+    # traceback); from its first trial on, it takes Ctrl-C or the stop flag alike.
     with _sigint_ignored():
         for k, p in enumerate(procs):
             with _environment(placement(k, gpus).env):  # the child starts with it
@@ -217,6 +217,33 @@ def _spawn_workers(prepared: Prepared) -> None:
     failed = [f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode]
     if failed:
         raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+
+
+class StopFlag:
+    """The parent's Ctrl-C for its spawned workers: a flag in shared memory that the parent sets
+    and each worker polls. Not multiprocessing's Event: its ``set()`` waits, with no timeout, for
+    every thread that ever waited on it to wake, so it hangs for good once a worker has exited
+    while one of its threads waited."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, ctx: mp.context.SpawnContext) -> None:
+        self._flag = ctx.RawValue(ctypes.c_bool, False)  # no lock a dead worker could hold
+
+    def set(self) -> None:
+        self._flag.value = True
+
+    def is_set(self) -> bool:
+        return bool(self._flag.value)
+
+    def relay(self) -> None:
+        """In a worker: from now on, the flag set is a Ctrl-C request of this process."""
+        threading.Thread(target=self._relay, daemon=True).start()
+
+    def _relay(self) -> None:
+        while not self.is_set():
+            time.sleep(self.POLL_SECONDS)
+        interrupts.request()
 
 
 def _gpus() -> list[str]:
@@ -240,7 +267,9 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _work(prepared: Prepared, worker: int, threads: int | None, stop: Event | None = None) -> None:
+def _work(
+    prepared: Prepared, worker: int, threads: int | None, stop: StopFlag | None = None
+) -> None:
     """One worker: trials until the study is done, the time is up, or trials keep failing."""
     import torch
 
@@ -250,8 +279,8 @@ def _work(prepared: Prepared, worker: int, threads: int | None, stop: Event | No
         return
     # A spawned worker: one Ctrl-C ends the run quietly; errors become a message and exit code 2.
     torch.set_num_threads(threads)
-    if stop is not None:  # the parent's Ctrl-C, as a request of this process
-        threading.Thread(target=_relay, args=(stop,), daemon=True).start()
+    if stop is not None:
+        stop.relay()
     try:
         _run_trials(prepared, worker)
     except KeyboardInterrupt:
@@ -259,11 +288,6 @@ def _work(prepared: Prepared, worker: int, threads: int | None, stop: Event | No
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def _relay(stop: Event) -> None:
-    stop.wait()
-    interrupts.request()
 
 
 def _run_trials(prepared: Prepared, worker: int) -> None:
