@@ -440,3 +440,38 @@ def test_finalize_trains_at_the_profile_its_study_recorded(
     assert first.startswith("profile seed: as recorded by study 'nhits-seed-")
     assert "whatever the device" in first
     assert (out / "models" / "nhits_final.pth").is_file()
+
+
+def test_demo_data_stopped_half_way_leaves_no_file_and_the_rerun_writes_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.data import demo
+
+    write = demo._write_parquet
+    calls = []
+
+    def second_fails(frame: pd.DataFrame, path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        write(frame, path)
+
+    out = tmp_path / "demo"
+    args = ["demo-data", "--out", str(out), "--days", "3"]
+    monkeypatch.setattr(demo, "_write_parquet", second_fails)
+    assert main(args) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert [p for p in out.rglob("*") if p.is_file()] == []  # the first symbol's file too
+
+    monkeypatch.setattr(demo, "_write_parquet", write)
+    assert main(args) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == [
+        "config/splits/test_indices.npy",
+        "config/splits/train_indices.npy",
+        "config/splits/val_indices.npy",
+        "data/final/MES_final_labeled.parquet",
+        "data/final/MGC_final_labeled.parquet",
+    ]
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"wrote a demo dataset to {out}: 1,536 rows (MES 768, MGC 768)" in said

@@ -340,11 +340,24 @@ def _load(args: argparse.Namespace) -> Phase1Data:
 
 def _demo_data(args: argparse.Namespace) -> int:
     from harness.data.demo import DEFAULT_DAYS, make_demo
+    from harness.staging import Staging, recover
 
     if args.out.exists() and not args.out.is_dir():
         raise HarnessError(f"--out {args.out}: is a file; give a folder")
-    info = make_demo(args.out, seed=args.seed, days=args.days or DEFAULT_DAYS)
-    console.print(f"wrote {info}", highlight=False)
+    # Written into a temp folder inside --out, then renamed into place: a run stopped half way
+    # leaves no half-written parquet that would read as a (shorter) dataset.
+    recover(args.out, say=_say)  # what a killed run left here
+    staging = Staging(args.out, "demo")
+    try:
+        info = make_demo(staging.dir, seed=args.seed, days=args.days or DEFAULT_DAYS)
+        staging.commit()
+    finally:
+        staging.discard()
+    per_symbol = ", ".join(f"{symbol} {rows:,}" for symbol, rows in info.rows.items())
+    _say(
+        f"wrote a demo dataset to {args.out}: {info.n_rows:,} rows ({per_symbol}), "
+        f"{info.n_features} features, {info.days} days a symbol, seed {info.seed}"
+    )
     return 0
 
 

@@ -28,7 +28,6 @@ from harness.finalize import (
     load_model,
     verify_results,
 )
-from harness.finalize.staging import pending
 from harness.metrics import (
     ACCURACY,
     BRIER,
@@ -46,6 +45,7 @@ from harness.metrics import (
 )
 from harness.search import best_trial, open_storage
 from harness.search.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
+from harness.staging import pending
 from harness.training import predict_proba
 from tests.finalize.support import MODELS, Searched
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.finalize.staging import MANIFEST, Staging, pending, recover
+from harness.staging import MANIFEST, Staging, pending, recover
 from tests.finalize.support import dead_pid
 
 

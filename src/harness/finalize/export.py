@@ -47,11 +47,11 @@ from harness.finalize.report import (
     tearsheet_html,
 )
 from harness.finalize.selection import selection_report
-from harness.finalize.staging import Staging
 from harness.metrics import SCORE, train_val_gap
 from harness.screen import duration
 from harness.search import DEFAULT_BLOCKS, Recipe, load_study, pick_trial, redact
 from harness.serialize import dump_json
+from harness.staging import Staging
 from harness.training import (
     FitResult,
     RunConfig,

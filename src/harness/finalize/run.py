@@ -16,8 +16,8 @@ from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.finalize import layout
 from harness.finalize.export import ModelExport, export_model, same_rows, val_index
-from harness.finalize.staging import recover
 from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage, store_files
+from harness.staging import recover
 from harness.training import DivergedError
 
 

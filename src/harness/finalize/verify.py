@@ -17,8 +17,8 @@ from harness.finalize import layout
 from harness.finalize.checkpoint import CheckpointError, ModelMeta, load_model
 from harness.finalize.export import file_record, val_index
 from harness.finalize.report import interpretable
-from harness.finalize.staging import pending
 from harness.models import MODELS
+from harness.staging import pending
 from harness.training import predict_proba
 
 ATOL = 1e-4

@@ -1,7 +1,8 @@
-"""One model's files appear together or not at all (DESIGN.md section 6).
+"""A set of files appears together or not at all: one model's export (DESIGN.md section 6), the
+demo dataset.
 
-A model's set is written into a temp folder inside the results folder (same file system, so
-moving a file in is a rename), then committed:
+A set is written into a temp folder inside the folder it goes to (same file system, so moving a
+file in is a rename), then committed:
 
 1. ``.tmp-{model}-{pid}-XXXX/`` receives every file. Any failure before the commit removes it.
 2. The commit writes the list of files (``MANIFEST.json``) and renames the folder to
@@ -9,10 +10,10 @@ moving a file in is a rename), then committed:
 3. Each file is renamed into place (``os.replace``: readers see the old file or the new one,
    never half of one), then the ``.commit-...`` folder is removed.
 
-A process killed in step 1 leaves a ``.tmp-...`` folder and no file in place: the next finalize
-into the same folder deletes it (when the process named in it is gone). A process killed in
-step 3, a window of a few renames, leaves a ``.commit-...`` folder: the next finalize completes
-those renames (rolls forward), and until then ``verify_results`` reports it. Two finalize runs
+A process killed in step 1 leaves a ``.tmp-...`` folder and no file in place: the next run
+(``recover``) into the same folder deletes it (when the process named in it is gone). A process
+killed in step 3, a window of a few renames, leaves a ``.commit-...`` folder: the next run
+completes those renames (rolls forward), and until then ``verify_results`` reports it. Two runs
 writing into one folder at the same time are not supported: their sets could interleave.
 """
 
@@ -110,14 +111,14 @@ def recover(out: Path, *, say: Callable[[str], None] = print) -> None:
         if entry.name.startswith(COMMIT_PREFIX):
             if (entry / MANIFEST).is_file():
                 roll_forward(entry, out)
-                say(f"completed an export that was interrupted while moving its files ({entry}).")
+                say(f"completed a set of files that was stopped while moving into place ({entry}).")
             else:  # cannot happen (the manifest is written before the rename), but be safe
                 shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith(STAGING_PREFIX):
             pid = _writer_pid(entry.name)
             if pid is None or not _alive(pid):
                 shutil.rmtree(entry, ignore_errors=True)
-                say(f"removed the unfinished export left by a stopped run ({entry.name}).")
+                say(f"removed the unfinished set of files left by a stopped run ({entry.name}).")
 
 
 def pending(out: Path) -> list[Path]:
