@@ -111,7 +111,11 @@ def test_status_gives_each_study_name_a_line_of_its_own() -> None:
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(study_name=LONG_STUDY, storage=storage, direction="maximize")
     study.set_user_attr("model", "patchtst")
+    study.set_user_attr("profile", "cpu")
     study.add_trial(TRIALS[0])
     lines = storage_status(storage)
-    assert lines[:2] == [LONG_STUDY, "  model patchtst: 1 complete, 0 pruned, 0 failed, 0 running"]
+    assert lines[:2] == [
+        LONG_STUDY,
+        "  model patchtst, profile cpu: 1 complete, 0 pruned, 0 failed, 0 running",
+    ]
     assert lines[2].startswith("  best 0.4100 (trial 0): pooling=")

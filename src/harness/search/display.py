@@ -163,7 +163,8 @@ class SearchDisplay:
 
 def storage_status(storage: optuna.storages.BaseStorage) -> list[str]:
     """`harness status`: per study, its name on a line of its own (whole, however long), then
-    its model, trials by state and best trial, as lines a terminal may wrap between words."""
+    its model and profile, trials by state and best trial, as lines a terminal may wrap between
+    words."""
     lines = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
@@ -171,7 +172,8 @@ def storage_status(storage: optuna.storages.BaseStorage) -> list[str]:
         c = counts(trials)
         lines += [
             summary.study_name,
-            f"  model {summary.user_attrs.get('model', '?')}: {c[TrialState.COMPLETE]} "
+            f"  model {summary.user_attrs.get('model', '?')}, profile "
+            f"{summary.user_attrs.get('profile', '?')}: {c[TrialState.COMPLETE]} "
             f"complete, {c[TrialState.PRUNED]} pruned, {c[TrialState.FAIL]} failed, "
             f"{c[TrialState.RUNNING]} running",
             f"  {best_line(trials) or 'best: none complete yet'}",
