@@ -141,3 +141,52 @@ def test_saved_rows_of_one_model_and_seed_merge_the_later_side_winning() -> None
     drew = {"model": "tft", "seed": 1, "harness": {"drawn": [{"learning_rate": 1.0e-3}]}}
     with pytest.raises(SystemExit, match="tft seed 1: the two sides drew other values"):
         quality.merged([drew, {**drew, "baseline": {"drawn": [{"learning_rate": 2.0e-3}]}}])
+
+
+def test_the_harness_side_reads_its_trials_f1_at_the_kept_epoch_and_at_any_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optuna
+
+    from harness.cli import main
+    from harness.search.artifacts import load_epoch_log
+    from tests.test_cli import tiny_project
+
+    monkeypatch.chdir(tmp_path)
+    tiny_project(tmp_path)  # a tiny nhits, 2 epochs of 3 batches
+    data = write_dataset(tmp_path / "data", tiny_frames(N), tiny_splits(N))
+    storage = f"sqlite:///{tmp_path}/s.db"
+    argv = ["search", "--model", "nhits", "--data", str(data), "--trials", "2"]
+    assert main([*argv, "--storage", storage, "--artifacts", str(tmp_path / "art")]) == 0
+
+    found = quality.harness_best(storage, data, tmp_path / "art")
+    (summary,) = optuna.get_all_study_summaries(storage)
+    done = optuna.load_study(study_name=summary.study_name, storage=storage).trials
+    for h in (1, 5):
+        kept = [t.user_attrs[f"val_macro_f1_h{h}"] for t in done]
+        every = [
+            e["val"][str(h)]["macro_f1"] for t in done for e in load_epoch_log(t, tmp_path / "art")
+        ]
+        assert len(every) == 4  # 2 trials x 2 epochs
+        assert found["f1"][h] == max(kept)
+        assert found["any_epoch"][h] == max(every) >= max(kept)
+
+
+def test_the_report_adds_the_harness_at_any_epoch_against_the_baselines_f1() -> None:
+    def side(f1: float, **more: dict) -> dict:
+        return {"s": 1.0, "f1": {1: f1}, "held_out": {1: f1}, **more}
+
+    rows = [
+        {
+            "model": "nhits",
+            "seed": seed,
+            "baseline": side(0.40),
+            "harness": side(0.38, any_epoch={1: a}),
+        }
+        for seed, a in ((0, 0.43), (1, 0.41))
+    ]
+    text = quality.report(rows, ["baseline", "harness"])
+    assert "the harness at any epoch" in text
+    assert text.rstrip().endswith("| nhits | +0.020 +- 0.010 | 100% |")
+    del rows[1]["harness"]["any_epoch"]  # rows saved before the figure existed
+    assert "any epoch" not in quality.report(rows, ["baseline", "harness"])
