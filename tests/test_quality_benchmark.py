@@ -188,5 +188,6 @@ def test_the_report_adds_the_harness_at_any_epoch_against_the_baselines_f1() -> 
     text = quality.report(rows, ["baseline", "harness"])
     assert "the harness at any epoch" in text
     assert text.rstrip().endswith("| nhits | +0.020 +- 0.010 | 100% |")
-    del rows[1]["harness"]["any_epoch"]  # rows saved before the figure existed
+    for row in rows:
+        del row["harness"]["any_epoch"]  # rows saved before the figure existed
     assert "any epoch" not in quality.report(rows, ["baseline", "harness"])
