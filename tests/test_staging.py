@@ -1,4 +1,4 @@
-"""A model's files appear together or not at all, also across killed runs."""
+"""A set of files appears together or not at all, also across killed runs."""
 
 from __future__ import annotations
 
