@@ -4,7 +4,7 @@ demo dataset.
 A set is written into a temp folder inside the folder it goes to (same file system, so moving a
 file in is a rename), then committed:
 
-1. ``.tmp-{model}-{pid}-XXXX/`` receives every file. Any failure before the commit removes it.
+1. ``.tmp-{name}-{pid}-XXXX/`` receives every file. Any failure before the commit removes it.
 2. The commit writes the list of files (``MANIFEST.json``) and renames the folder to
    ``.commit-...``: one atomic rename, the point of no return.
 3. Each file is renamed into place (``os.replace``: readers see the old file or the new one,
@@ -32,13 +32,14 @@ MANIFEST = "MANIFEST.json"
 
 
 class Staging:
-    """A temp folder inside `out` that holds one model's set until ``commit``."""
+    """A temp folder inside `out` that holds one set (`name`: the model, or "demo") until
+    ``commit``."""
 
-    def __init__(self, out: Path, model: str) -> None:
+    def __init__(self, out: Path, name: str) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.dir = Path(
-            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{model}-{os.getpid()}-", dir=self.out)
+            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{name}-{os.getpid()}-", dir=self.out)
         )
 
     def path(self, relative: str) -> Path:
@@ -93,7 +94,7 @@ def _alive(pid: int) -> bool:
 
 def _writer_pid(name: str) -> int | None:
     parts = name.removeprefix(STAGING_PREFIX).split("-")
-    # {model}-{pid}-{random}: the model name holds no "-", the random part may
+    # {name}-{pid}-{random}: the set's name (a model's, "demo") holds no "-", the random part may
     try:
         return int(parts[1])
     except (IndexError, ValueError):
