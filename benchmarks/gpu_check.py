@@ -126,10 +126,10 @@ def forever(loader: Iterable[Any]) -> Iterator[Any]:
 
 
 def train_figures(data_root: Path, out: Path | None, *, seconds: float, settings: Settings) -> None:
+    from harness.config import Caps, RunConfig
     from harness.data import load_phase1
-    from harness.search import Recipe
     from harness.search.estimate import train_step, training_bytes
-    from harness.training import Caps, RunConfig
+    from harness.training import Recipe
 
     data = load_phase1(data_root)
     for model in MODELS:

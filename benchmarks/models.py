@@ -29,12 +29,14 @@ from typing import Any
 
 import torch
 
+from harness.config import RunConfig
+from harness.config.space import load_space
 from harness.data import Batch, DataSpec
 from harness.data.demo import make_demo
+from harness.devices import device_for_training
 from harness.models import MODELS
 from harness.models.patchtst import PatchTSTClassifier, forward_per_channel
-from harness.search.space import load_space
-from harness.training import RunConfig, device_for_training, weighted_loss
+from harness.training import weighted_loss
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
 SEED_FEATURES = 50

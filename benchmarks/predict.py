@@ -31,12 +31,12 @@ import pandas as pd
 import torch
 from models import run_config, spec_for, train_step  # benchmarks/models.py
 
+from harness.config import RunConfig
 from harness.data import Bars, DataSpec
 from harness.data.demo import make_demo
-from harness.finalize import ModelMeta
+from harness.devices import device_for_training
+from harness.modelfile import BATCH_SIZE, ModelMeta, Predictor
 from harness.models import MODELS
-from harness.predict import BATCH_SIZE, Predictor
-from harness.training import RunConfig, device_for_training
 
 SEED_FEATURES = 50
 

@@ -281,7 +281,7 @@ def harness_best(storage: str, data: Path, artifacts: Path) -> dict[str, Any]:
     their epoch logs: what keeping any epoch, as the baseline's figure does, would reach); and
     the held-out F1 of the trial the earlier half of val chooses, from the trials' stored val
     classes (the best-score epoch's)."""
-    from harness.search.artifacts import load_epoch_log, load_val_predictions
+    from harness.storage.artifacts import load_epoch_log, load_val_predictions
 
     (summary,) = optuna.get_all_study_summaries(storage)
     study = optuna.load_study(study_name=summary.study_name, storage=storage)

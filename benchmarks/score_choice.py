@@ -42,10 +42,11 @@ from lightning.pytorch.callbacks import Callback
 from optuna_integration import PyTorchLightningPruningCallback
 from scipy.stats import spearmanr
 
+from harness.config import ScoreConfig
 from harness.data import Phase1Data, PreparedData, demo_root, load_phase1
 from harness.metrics import MACRO_F1, PSR, SCORE, SHARPE, combine_score, evaluate_split
-from harness.search import Recipe
-from harness.training import Phase2Module, ScoreConfig, predict_proba, seed_for
+from harness.modelfile import split_probs
+from harness.training import Phase2Module, Recipe, seed_for
 
 PURGE = 20
 RULES: dict[str, dict[str, Any]] = {
@@ -92,7 +93,7 @@ class HeldOut(Callback):
         if trainer.sanity_checking:
             return
         was_training = module.net.training
-        rows, probs = predict_proba(module.net, self.data, "train")
+        rows, probs = split_probs(module.net, self.data, "train")
         module.net.train(was_training)
         labels = self.data.labels[torch.as_tensor(rows, device=self.data.device)].cpu().numpy()
         horizons = self.data.spec.horizons

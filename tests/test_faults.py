@@ -380,7 +380,7 @@ def test_the_resume_line_hides_the_password_and_says_so(
     def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("harness.search.open_storage", interrupted)
+    monkeypatch.setattr("harness.storage.open_storage", interrupted)
     assert main(["status", "--storage", PG]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and SECRET not in err

@@ -149,7 +149,7 @@ def test_the_harness_side_reads_its_trials_f1_at_the_kept_epoch_and_at_any_epoch
     import optuna
 
     from harness.cli import main
-    from harness.search.artifacts import load_epoch_log
+    from harness.storage.artifacts import load_epoch_log
     from tests.test_cli import tiny_project
 
     monkeypatch.chdir(tmp_path)

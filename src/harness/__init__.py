@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.predict import Predictor, load_predictor
+    from harness.modelfile import Predictor, load_predictor
 
 __version__ = "0.2.0"
 
@@ -20,7 +20,7 @@ overfitting.
 4: a study records its profile (attribute `profile`, part of the default name
 `{model}-{profile}-{data}`).
 5: a complete trial keeps its best epoch's metrics as flat attributes, one number each
-(`val_macro_f1_h{h}`, ...: harness.search.attrs) in place of the nested `val_metrics`,
+(`val_macro_f1_h{h}`, ...: harness.storage.attrs) in place of the nested `val_metrics`,
 `train_metrics` and `train_val_gap`, which optuna-dashboard cut at 1,024 characters; the full
 metrics of every epoch are its `epoch_log` artifact."""
 
@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_STORAGE", "FORMAT_VERSION", "MODEL_NAMES", "Predictor", "loa
 def __getattr__(name: str) -> Any:
     # Imported on first use: `import harness` and `harness --help` must not wait for torch.
     if name in ("Predictor", "load_predictor"):
-        from harness import predict
+        from harness import modelfile
 
-        return getattr(predict, name)
+        return getattr(modelfile, name)
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

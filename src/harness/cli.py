@@ -20,9 +20,9 @@ from harness.errors import HarnessError
 from harness.screen import fit, show
 
 if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
+    from harness.config import Caps
     from harness.data import Phase1Data
     from harness.search import Prepared
-    from harness.training import Caps
 
 # Markup off: study names, paths and params are printed as they are ("x[/]y" is a name).
 console = Console(markup=False)
@@ -69,7 +69,7 @@ def _error(message: str) -> None:
 
 def _interrupted(argv: list[str]) -> str:
     """One line: what Ctrl-C left, and the command that resumes (its password redacted)."""
-    from harness.search.study import redact
+    from harness.storage.study import redact
 
     shown = [_redact_arg(a, redact) for a in argv]
     note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
@@ -444,14 +444,13 @@ def _parse_sets(items: list[str]) -> dict[str, object]:
 
 
 def _caps(args: argparse.Namespace) -> Caps:
-    from harness.training import Caps
+    from harness.config import Caps
 
     return Caps(epochs=args.epochs, batches=args.max_batches)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from harness.search import Recipe
-    from harness.training import EpochLog, epoch_table_header, epoch_table_row
+    from harness.training import EpochLog, Recipe, epoch_table_header, epoch_table_row
 
     profile = _profile(args, [args.model])
     data = _load(args)
@@ -524,16 +523,10 @@ def _finalize(args: argparse.Namespace) -> int:
     with _loading():
         from harness.data import load_dataset
         from harness.finalize import check_out, finalize
-    from harness.search import (
-        Recipe,
-        choose_profile,
-        default_study_name,
-        find_study,
-        open_storage,
-        recorded_choice,
-        recorded_profile,
-    )
-    from harness.training import device_for_training
+    from harness.config import choose_profile, recorded_choice
+    from harness.devices import device_for_training
+    from harness.storage import default_study_name, find_study, open_storage, recorded_profile
+    from harness.training import Recipe
 
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     if args.study and len(models) > 1:
@@ -570,10 +563,10 @@ def _finalize(args: argparse.Namespace) -> int:
 
 
 def _overfit(args: argparse.Namespace) -> int:
-    from harness.search import (
-        Recipe,
+    from harness.config import choose_profile
+    from harness.devices import device_for_training
+    from harness.storage import (
         artifacts_dir,
-        choose_profile,
         default_study_name,
         find_study,
         load_study,
@@ -581,7 +574,7 @@ def _overfit(args: argparse.Namespace) -> int:
         recorded_profile,
         study_overfitting,
     )
-    from harness.training import device_for_training
+    from harness.training import Recipe
 
     data = _load(args)
     storage = open_storage(args.storage)
@@ -640,7 +633,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from harness.search import open_storage, storage_status
+    from harness.search import storage_status
+    from harness.storage import open_storage
 
     lines = storage_status(open_storage(args.storage))
     for line in lines or ["no studies in this storage"]:
@@ -655,7 +649,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     from optuna_dashboard import wsgi
 
     from harness import interrupts
-    from harness.search import artifacts_dir, open_storage
+    from harness.storage import artifacts_dir, open_storage
 
     storage = open_storage(args.storage)  # a clear error for a bad URL, before the server starts
     folder = artifacts_dir(args.storage, args.artifacts)
@@ -687,8 +681,8 @@ def _profile(
 ) -> str:
     """The profile of `train` and `search`, checked against each model's files, and the first
     line they print: which profile, and why."""
-    from harness.search import choose_profile, load_files
-    from harness.training import device_for_training
+    from harness.config import choose_profile, load_files
+    from harness.devices import device_for_training
 
     choice = choose_profile(args.profile, device_for_training())
     for model in models:

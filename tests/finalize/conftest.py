@@ -8,7 +8,8 @@ import pytest
 from harness.data import load_phase1
 from harness.data.demo import make_demo
 from harness.finalize import FinalizeError, FinalizeReport
-from harness.search import SearchRequest, open_storage, prepare_search, run_search
+from harness.search import SearchRequest, prepare_search, run_search
+from harness.storage import open_storage
 from tests.finalize.support import CAPS, MODELS, PROFILE, Searched, dead_pid
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.config import Caps
 from harness.data import Phase1Data
 from harness.finalize import FinalizeReport, finalize
-from harness.search import Recipe
-from harness.training import Caps
+from harness.training import Recipe
 
 MODELS = ("nhits", "tft", "patchtst")
 # Finalize runs with the caps the search ran with, so it retrains exactly the best trial.

@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from harness.finalize.comparison import criteria, write_optuna_plots
-from harness.search import open_storage
+from harness.storage import open_storage
 
 
 def summary(f1: list[float], sharpe: list[float], gap: list[float | None]) -> dict[str, Any]:

@@ -20,14 +20,7 @@ from harness.cli import main
 from harness.data import prepare
 from harness.data.calendar import seen_bars_per_year
 from harness.errors import HarnessError
-from harness.finalize import (
-    EnsembleNet,
-    FinalizeError,
-    FinalizeReport,
-    layout,
-    load_model,
-    verify_results,
-)
+from harness.finalize import FinalizeError, FinalizeReport, verify_results
 from harness.metrics import (
     ACCURACY,
     BRIER,
@@ -43,10 +36,11 @@ from harness.metrics import (
     classification_metrics,
     reliability_bins,
 )
-from harness.search import best_trial, open_storage
-from harness.search.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
+from harness.modelfile import EnsembleNet, layout, load_model
 from harness.staging import pending
-from harness.training import predict_proba
+from harness.storage import best_trial, open_storage
+from harness.storage.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
+from harness.modelfile import split_probs
 from tests.finalize.support import MODELS, Searched
 
 pytestmark = pytest.mark.slow
@@ -108,7 +102,7 @@ def test_reloaded_models_reproduce_the_exported_probabilities(
         net, meta = load_model(path)
         assert meta.run.to_flat() == raw["config"]
         prepared = prepare(data, seq_len=meta.seq_len, window_end=meta.window_end)  # type: ignore[arg-type]
-        rows, probs = predict_proba(net, prepared, "val")
+        rows, probs = split_probs(net, prepared, "val")
         np.testing.assert_array_equal(rows, data.val)
         for h in data.horizons:
             saved = np.load(out / layout.val_probs(model, h))
@@ -371,7 +365,7 @@ def test_a_seed_ensemble_is_exported_whole_and_reloads(partial: FinalizeError, s
     net, meta = load_model(path)
     assert isinstance(net, EnsembleNet) and len(net.members) == 2
     prepared = prepare(searched.data, seq_len=meta.seq_len)
-    member_probs = [predict_proba(m, prepared, "val")[1] for m in net.members]
+    member_probs = [split_probs(m, prepared, "val")[1] for m in net.members]
     for h in searched.data.horizons:
         mean = np.mean([p[h] for p in member_probs], axis=0)
         saved = np.load(out / layout.val_probs("patchtst", h))

@@ -14,9 +14,10 @@ import torch
 
 import harness
 from harness.cli import main
-from harness.finalize import FinalizeReport, layout
+from harness.finalize import FinalizeReport
+from harness.modelfile import PredictError, layout, load_predictor
 from harness.models import SymbolScaler
-from harness.predict import PREDICTED, PredictError, load_predictor, write_predictions
+from harness.predict import PREDICTED, write_predictions
 from tests.finalize.support import MODELS, Searched
 
 pytestmark = pytest.mark.slow

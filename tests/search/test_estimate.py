@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.config import ObjectiveSpec, RunConfig, SearchSpace
 from harness.data import DataSpec, load_phase1
-from harness.search import ObjectiveSpec, Recipe, SearchSpace
 from harness.search.estimate import (
     BYTES_PER_PARAM,
     Estimate,
@@ -19,7 +19,7 @@ from harness.search.estimate import (
     largest_configs,
     training_bytes,
 )
-from harness.training import RunConfig
+from harness.training import Recipe
 from tests.conftest import HORIZONS, TINY
 
 BUDGET = {"max_epochs": 3, "patience": 2, "batches_per_epoch": 2, "train_eval_rows": 64}

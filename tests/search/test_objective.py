@@ -12,16 +12,12 @@ import pytest
 from optuna.trial import TrialState
 from optuna_dashboard import get_note
 
+from harness.config import ObjectiveSpec, SearchSpace
 from harness.data import load_phase1
-from harness.search import (
-    Objective,
-    ObjectiveSpec,
-    Recipe,
-    SearchSpace,
-    StudyMismatch,
-    WorkerWarning,
-)
-from harness.search.attrs import (
+from harness.search import Objective
+from harness.search.run import expected_attrs
+from harness.storage import StudyMismatch, WorkerWarning
+from harness.storage.attrs import (
     ATTR_LIMIT,
     GAP,
     METRIC_NAME,
@@ -35,8 +31,8 @@ from harness.search.attrs import (
     horizon_attr,
     symbol_sharpe_attr,
 )
-from harness.search.run import expected_attrs
-from harness.search.study import check_study, check_worker
+from harness.storage.study import check_study, check_worker
+from harness.training import Recipe
 from tests.conftest import HORIZONS, tiny_frames, tiny_splits, write_dataset
 
 SPACE: dict[str, Any] = {

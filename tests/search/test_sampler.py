@@ -6,7 +6,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from harness.search import ObjectiveSpec, WorkerSampler
+from harness.config import ObjectiveSpec
+from harness.search import WorkerSampler
 from harness.seeds import mix
 
 SPEC = ObjectiveSpec.model_validate({"model": "nhits", "sampler": {"type": "random"}})

@@ -17,9 +17,10 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import MODEL_NAMES
+from harness.config import Caps
 from harness.errors import HarnessError
-from harness.search import Recipe, SearchRequest, prepare_search, run_search
-from harness.training import Caps
+from harness.search import SearchRequest, prepare_search, run_search
+from harness.training import Recipe
 from tests.search.test_objective import ATTRS
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
 

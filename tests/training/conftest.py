@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from harness.config import RunConfig
 from harness.data import PreparedData, load_phase1, prepare
 from harness.data.demo import make_demo
-from harness.training import RunConfig
 from tests.conftest import SEQ_LEN, TINY
 
 DAYS = 6  # 1,596 rows per symbol: about 2,100 train and 460 val windows at SEQ_LEN

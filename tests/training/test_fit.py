@@ -15,6 +15,7 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from harness.config import Budget, ScoreConfig
 from harness.data import PreparedData
 from harness.metrics import (
     ACCURACY,
@@ -26,15 +27,8 @@ from harness.metrics import (
     evaluate_split,
 )
 from harness.models import MODELS, SymbolScaler
-from harness.training import (
-    Budget,
-    DivergedError,
-    FitResult,
-    ScoreConfig,
-    fit,
-    predict_proba,
-    seed_for,
-)
+from harness.modelfile import split_probs
+from harness.training import DivergedError, FitResult, fit, seed_for
 from harness.training.fit import build_net
 from harness.training.module import TRAIN_LOSS, VAL_LOSS
 from tests.training.conftest import tiny_run
@@ -178,7 +172,7 @@ def test_predictions_reproduce_the_best_epochs_val_metrics(
     trained: Trained, demo_data: PreparedData
 ) -> None:
     data = demo_data
-    rows, probs = predict_proba(trained.result.net, data, "val")
+    rows, probs = split_probs(trained.result.net, data, "val")
     assert np.array_equal(np.sort(rows), np.sort(data.val.numpy()))
     for p in probs.values():
         assert p.shape == (len(rows), 3) and p.dtype == np.float32
@@ -204,7 +198,7 @@ def test_predictions_reproduce_the_best_epochs_val_metrics(
 
 
 def test_the_best_epochs_val_classes_are_kept(trained: Trained, demo_data: PreparedData) -> None:
-    rows, probs = predict_proba(trained.result.net, demo_data, "val")
+    rows, probs = split_probs(trained.result.net, demo_data, "val")
     order = np.argsort(rows, kind="stable")
     kept = trained.result.val_predictions
     np.testing.assert_array_equal(kept.rows, rows[order])

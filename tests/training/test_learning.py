@@ -31,12 +31,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.config import Budget, RunConfig, ScoreConfig
+from harness.config.space import load_space
 from harness.data import Phase1Data, load_phase1, prepare
 from harness.data.demo import majority_macro_f1, make_demo, oracle_macro_f1
 from harness.metrics import CONFUSION, MACRO_F1
 from harness.models import MODELS
-from harness.search.space import load_space
-from harness.training import Budget, FitResult, RunConfig, ScoreConfig, fit
+from harness.training import FitResult, fit
 
 pytestmark = pytest.mark.slow
 

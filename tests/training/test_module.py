@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from harness.config import Budget, ScoreConfig, TrainConfig
 from harness.data import Batch, PreparedData, logits_key
 from harness.metrics import TOTAL_RETURN, evaluate_split
-from harness.training import Budget, Phase2Module, ScoreConfig, TrainConfig, weighted_loss
+from harness.training import Phase2Module, weighted_loss
 from harness.training.module import balanced_class_weights
 
 HORIZONS = (1, 5, 20)

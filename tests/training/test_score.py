@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 import torch
 
+from harness.config import Budget, ScoreConfig, TrainConfig
 from harness.data import PreparedData, load_phase1, prepare
 from harness.data.demo import oracle_predictions, read_demo
 from harness.metrics import PSR, SHARPE, combine_score
-from harness.training import Budget, FitResult, Phase2Module, ScoreConfig, TrainConfig, fit
+from harness.training import FitResult, Phase2Module, fit
 from tests.conftest import SEQ_LEN, tiny_frames, tiny_splits, write_dataset
 from tests.training.conftest import tiny_run
 

@@ -22,7 +22,6 @@ import optuna
 from optuna.trial import TrialState
 
 from harness.data import Phase1Data
-from harness.finalize import layout
 from harness.finalize.report import RELIABILITY, figure_html, html_page
 from harness.metrics import (
     BRIER,
@@ -33,6 +32,7 @@ from harness.metrics import (
     SHARPE,
     strategy_returns,
 )
+from harness.modelfile import layout
 from harness.models import MODELS
 
 # Phase 2 success criteria (the Phase 2 plan): on some horizon, on validation.
@@ -565,7 +565,7 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as optuna_mpl
 
-    from harness.search import open_storage
+    from harness.storage import open_storage
 
     files = optuna_files(model)
     study = optuna.load_study(study_name=name, storage=open_storage(url))

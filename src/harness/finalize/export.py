@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -28,17 +26,15 @@ from typing import Any, TextIO
 import joblib
 import numpy as np
 import optuna
-import pandas as pd
 import torch
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
 from torch import nn
 
 from harness import FORMAT_VERSION
+from harness.config import RunConfig
 from harness.data import Phase1Data, PreparedData
 from harness.errors import HarnessError
-from harness.finalize import layout
-from harness.finalize.checkpoint import EnsembleNet, members, save_checkpoint
 from harness.finalize.report import (
     SplitResult,
     interpretable,
@@ -48,18 +44,20 @@ from harness.finalize.report import (
 )
 from harness.finalize.selection import selection_report
 from harness.metrics import SCORE, train_val_gap
+from harness.modelfile import (
+    EnsembleNet,
+    layout,
+    manifest,
+    members,
+    save_checkpoint,
+    split_probs,
+    val_index,
+)
 from harness.screen import duration
-from harness.search import DEFAULT_BLOCKS, Recipe, load_study, pick_trial, redact
 from harness.serialize import dump_json
 from harness.staging import Staging
-from harness.training import (
-    FitResult,
-    RunConfig,
-    epoch_line,
-    eval_batch_size,
-    predict_proba,
-    seed_for,
-)
+from harness.storage import DEFAULT_BLOCKS, load_study, pick_trial, redact
+from harness.training import FitResult, Recipe, epoch_line, eval_batch_size, seed_for
 
 
 class ExportError(HarnessError):
@@ -93,40 +91,9 @@ def check_val_covered(prepared: PreparedData, data: Phase1Data, model: str) -> N
     )
 
 
-def val_index(data: Phase1Data) -> pd.DataFrame:
-    """One row per prediction row: position in the combined frame, timestamp, symbol."""
-    rows = data.val
-    return pd.DataFrame(
-        {
-            "position": rows.astype(np.int64),
-            "timestamp": data.frame["timestamp"].iloc[rows].to_numpy(),
-            "symbol": data.frame["symbol"].iloc[rows].astype(str).to_numpy(),
-        }
-    )
-
-
-def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Two index frames name the same rows: position, timestamp and symbol, in order."""
-    keys = {"position", "timestamp", "symbol"}
-    if len(a) != len(b) or not keys <= set(a.columns) or not keys <= set(b.columns):
-        return False
-    return bool(
-        (a["position"].to_numpy() == b["position"].to_numpy()).all()
-        and (a["symbol"].astype(str).to_numpy() == b["symbol"].astype(str).to_numpy()).all()
-        and (pd.DatetimeIndex(a["timestamp"]) == pd.DatetimeIndex(b["timestamp"])).all()
-    )
-
-
 def _study_seed(trial: FrozenTrial, study: optuna.Study) -> int:
     # The search does not record its --seed yet; 0 is its default.
     return int(trial.user_attrs.get("study_seed", study.user_attrs.get("seed", 0)))
-
-
-def _rows_predict(
-    net: nn.Module, data: PreparedData, rows: torch.Tensor
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """predict_proba on any rows: present them as the train split of a shallow copy."""
-    return predict_proba(net, dataclasses.replace(data, train=rows), "train")
 
 
 def _timed_val_predict(
@@ -137,7 +104,7 @@ def _timed_val_predict(
         b = data.batch(data.val[:8])
         net(b.x, b.symbol)  # lazy initialization, cuDNN autotuning: not inference speed
     start = time.perf_counter()
-    rows, probs = predict_proba(net, data, "val")
+    rows, probs = split_probs(net, data, "val")
     return rows, probs, time.perf_counter() - start
 
 
@@ -277,7 +244,7 @@ def _evaluate(
     # A smoke run (capped evaluations) scores as many recent train rows as its epochs did.
     scored = None if budget.eval_batches is None else budget.eval_batches * eval_batch_size(run)
     train_rows = prepared.tail("train", scored)
-    train_rows_np, train_probs = _rows_predict(net, prepared, train_rows)
+    train_rows_np, train_probs = split_probs(net, prepared, train_rows)
     val = score_split(val_rows, val_probs, prepared, bars_per_year=bpy, cost_bps=cost)
     train = score_split(train_rows_np, train_probs, prepared, bars_per_year=bpy, cost_bps=cost)
     gap = train_val_gap(train.metrics, val.metrics)
@@ -409,20 +376,3 @@ def _write_set(
     stage.path(layout.manifest(model)).write_text(
         dump_json(manifest(model, {f: stage.path(f) for f in files}))
     )
-
-
-def manifest(model: str, files: dict[str, Path]) -> dict[str, Any]:
-    """models/{model}_manifest.json: size and SHA-256 of each of `files` (relative -> path)."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": model,
-        "files": {relative: file_record(path) for relative, path in sorted(files.items())},
-    }
-
-
-def file_record(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"size": Path(path).stat().st_size, "sha256": digest.hexdigest()}

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from harness.data import PreparedData
-from harness.finalize.checkpoint import members
 from harness.metrics import (
     MAX_DRAWDOWN,
     N_TRADES,
@@ -34,6 +33,7 @@ from harness.metrics import (
     vectorbt_metrics,
     vectorbt_portfolios,
 )
+from harness.modelfile.checkpoint import members
 
 RELIABILITY = "reliability"  # per horizon: metrics.reliability_bins of the class probabilities
 # vectorbt's portfolio subplots drawn per symbol; net exposure shows long (+1) and short (-1).

@@ -14,11 +14,11 @@ from optuna.storages import BaseStorage
 
 from harness.data import Phase1Data
 from harness.errors import HarnessError
-from harness.finalize import layout
-from harness.finalize.export import ModelExport, export_model, same_rows, val_index
-from harness.search import DEFAULT_BLOCKS, Recipe, artifacts_dir, open_storage, store_files
+from harness.finalize.export import ModelExport, export_model
+from harness.modelfile import layout, same_rows, val_index
 from harness.staging import recover
-from harness.training import DivergedError
+from harness.storage import DEFAULT_BLOCKS, artifacts_dir, open_storage, store_files
+from harness.training import DivergedError, Recipe
 
 
 class FinalizeError(HarnessError):

@@ -24,9 +24,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from harness.data import Phase1Data
 from harness.metrics import deflated_sharpe, sharpe_ratio, strategy_returns
-from harness.search import FINISHED, overfitting, stored_val_classes
-from harness.search.artifacts import NOT_PREDICTED
-from harness.search.attrs import symbol_sharpes
+from harness.storage import FINISHED, overfitting, stored_val_classes
+from harness.storage.artifacts import NOT_PREDICTED
+from harness.storage.attrs import symbol_sharpes
 
 PBO_NOTE = (
     "probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu): the "

@@ -13,13 +13,18 @@ from torch import nn
 
 from harness import FORMAT_VERSION
 from harness.data import Phase1Data, prepare
-from harness.finalize import layout
-from harness.finalize.checkpoint import CheckpointError, ModelMeta, load_model
-from harness.finalize.export import file_record, val_index
 from harness.finalize.report import interpretable
+from harness.modelfile import (
+    CheckpointError,
+    ModelMeta,
+    file_record,
+    layout,
+    load_model,
+    split_probs,
+    val_index,
+)
 from harness.models import MODELS
 from harness.staging import pending
-from harness.training import predict_proba
 
 ATOL = 1e-4
 
@@ -273,7 +278,7 @@ def _check_loaded(
             f"{path}: seq_len {meta.seq_len} leaves {len(data.val) - len(prepared.val)} "
             "validation rows without a full window",
         ]
-    rows, probs = predict_proba(net, prepared, "val")
+    rows, probs = split_probs(net, prepared, "val")
     if not np.array_equal(rows, data.val):
         problems.append(f"{path}: predicted rows are not the validation rows in order")
         return problems

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from harness.screen import duration, fit, show
 from harness.search.progress import progress_line
-from harness.search.study import FINISHED, best_of, counts, n_finished
+from harness.storage.study import FINISHED, best_of, counts, n_finished
 
 SHOWN_RUNNING = 8  # running trials listed in the status block; the others are counted
 

@@ -38,11 +38,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness.config import RunConfig
+from harness.config.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from harness.data import Batch, DataSpec, PreparedData
+from harness.devices import device_for_training
 from harness.screen import duration
-from harness.search.recipe import Recipe
-from harness.search.space import CategoricalParam, FloatParam, IntParam, SearchSpace
-from harness.training import RunConfig, device_for_training, eval_batch_size, weighted_loss
+from harness.training import eval_batch_size, weighted_loss
+from harness.training.recipe import Recipe
 
 GIB = 1024**3
 BYTES_PER_PARAM = 16  # fp32 weight, gradient, Adam's first and second moments

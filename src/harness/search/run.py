@@ -35,23 +35,25 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import DEFAULT_STORAGE, interrupts
-from harness.data import Phase1Data, load_dataset
+from harness.config import Caps
+from harness.config.profile import default_profile
+from harness.data import load_dataset
+from harness.devices import device_for_training
 from harness.errors import HarnessError
-from harness.search.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
-from harness.search.attrs import describe_study
 from harness.search.objective import Objective
-from harness.search.profile import default_profile
-from harness.search.recipe import Recipe
 from harness.search.sampler import WorkerSampler
-from harness.search.study import (
+from harness.storage.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
+from harness.storage.attrs import describe_study
+from harness.storage.study import (
     HEARTBEAT_SECONDS,
     check_study,
     check_worker,
+    default_study_name,
     n_finished,
     open_storage,
     write_error,
 )
-from harness.training import Caps, device_for_training
+from harness.training.recipe import Recipe
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 
@@ -70,7 +72,7 @@ class SearchRequest:
     seed: int = 0
     caps: Caps = field(default_factory=Caps)
     artifacts: Path | None = None  # None: $HARNESS_ARTIFACTS, else artifacts/ beside SQLite
-    profile: str | None = None  # None: the training device's (harness.search.profile)
+    profile: str | None = None  # None: the training device's (harness.config.profile)
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,6 @@ class Prepared:
     recipe: Recipe
     artifacts: Path | None = None  # where complete trials store their val predictions
     finished: int = 0  # finished trials the study held before this run
-
-
-def default_study_name(model: str, data: Phase1Data, profile: str) -> str:
-    """Model, profile and dataset: studies of two profiles or datasets never share a name."""
-    return f"{model}-{profile}-{data.fingerprint[:8]}"
 
 
 def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> Prepared:

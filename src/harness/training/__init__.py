@@ -1,51 +1,28 @@
-"""Training: one LightningModule for every model, the Trainer set-up, the epoch report.
+"""Training: the one story from a config and data to a fitted network.
 
-``fit(run, data, score, budget=..., seed=...)`` is the one way a configuration is trained: by
-``harness train``, by a search trial and by a finalize member alike.
+``Recipe.train(run, seed=...)`` is the one way a configuration is trained: by ``harness train``,
+by a search trial and by a finalize member alike. It calls ``fit``: one LightningModule for
+every model, the Trainer set-up, early stopping on the score, the best epoch's weights kept.
 """
 
-from harness.training.config import (
-    Budget,
-    Caps,
-    ConfigError,
-    RunConfig,
-    ScoreConfig,
-    TrainConfig,
-    config_keys,
-)
-from harness.training.fit import (
-    EVAL_BATCH,
-    FitResult,
-    device_for_training,
-    eval_batch_size,
-    fit,
-    predict_proba,
-    seed_for,
-)
+from harness.training.fit import EVAL_BATCH, FitResult, eval_batch_size, fit, seed_for
 from harness.training.module import DivergedError, Phase2Module, ValPredictions, weighted_loss
+from harness.training.recipe import Recipe
 from harness.training.report import EpochLog, epoch_line, epoch_table_header, epoch_table_row
 
 __all__ = [
     "EVAL_BATCH",
-    "Budget",
-    "Caps",
-    "ConfigError",
     "DivergedError",
     "EpochLog",
     "FitResult",
     "Phase2Module",
-    "RunConfig",
-    "ScoreConfig",
-    "TrainConfig",
+    "Recipe",
     "ValPredictions",
-    "config_keys",
-    "device_for_training",
     "epoch_line",
     "epoch_table_header",
     "epoch_table_row",
     "eval_batch_size",
     "fit",
-    "predict_proba",
     "seed_for",
     "weighted_loss",
 ]

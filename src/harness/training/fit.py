@@ -14,17 +14,16 @@ from types import TracebackType
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch import nn
 
 from harness import interrupts
-from harness.data import PreparedData, Split, WindowLoader, logits_key
+from harness.config.run import Budget, RunConfig, ScoreConfig
+from harness.data import PreparedData, WindowLoader
 from harness.metrics import SCORE
 from harness.models import MODELS, SymbolScaler
 from harness.seeds import mix
-from harness.training.config import Budget, RunConfig, ScoreConfig
 from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module, ValPredictions
 
 EVAL_BATCH = 512
@@ -92,10 +91,6 @@ class EpochReport(Callback):
         entry["seconds"] = time.perf_counter() - self._start
         if self.report is not None:
             self.report(entry)
-
-
-def device_for_training() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def seed_for(study_seed: int, trial_number: int) -> int:
@@ -233,25 +228,6 @@ def _fit_interruptible(
             if isinstance(exc.__context__, KeyboardInterrupt):  # exit in `except KeyboardInterrupt`
                 raise KeyboardInterrupt from None
             raise
-
-
-@torch.no_grad()
-def predict_proba(
-    net: nn.Module, data: PreparedData, split: Split, *, batch_size: int = 1024
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Rows [N] of `split` in order and class probabilities per horizon [N, 3] float32."""
-    net.eval()
-    rows: list[torch.Tensor] = []
-    probs: dict[int, list[torch.Tensor]] = {h: [] for h in data.spec.horizons}
-    for b in data.loader(split, batch_size=batch_size):
-        out = net(b.x, b.symbol)
-        rows.append(b.rows.cpu())
-        for h in data.spec.horizons:
-            probs[h].append(torch.softmax(out[logits_key(h)].float(), -1).cpu())
-    return (
-        torch.cat(rows).numpy(),
-        {h: torch.cat(p).numpy().astype(np.float32) for h, p in probs.items()},
-    )
 
 
 class _quiet_lightning:

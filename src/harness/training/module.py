@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.config.run import Budget, ScoreConfig, TrainConfig
 from harness.data import Batch, PreparedData, logits_key
 from harness.metrics import SCORE, BarsPerYear, combine_score, evaluate_split
-from harness.training.config import Budget, ScoreConfig, TrainConfig
 
 VAL_LOSS = "val_loss"
 TRAIN_LOSS = "train_loss"

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from harness.config.run import RunConfig
 from harness.metrics import MACRO_F1, SCORE, SHARPE
-from harness.training.config import RunConfig
 from harness.training.module import TRAIN_LOSS, VAL_LOSS
 
 

@@ -31,10 +31,10 @@ import torch
 from torch import Tensor, nn
 
 from harness import FORMAT_VERSION
+from harness.config import RunConfig
 from harness.data import DataSpec, PreparedData, WindowEnd
 from harness.errors import HarnessError
 from harness.models import MODELS
-from harness.training import RunConfig
 
 FORMAT = f"harness-final-v{FORMAT_VERSION}"
 CLASSES = (-1, 0, 1)

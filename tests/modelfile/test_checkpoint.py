@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from harness.config import RunConfig
 from harness.data import PreparedData, load_phase1, prepare
-from harness.finalize import CheckpointError, EnsembleNet, load_model
-from harness.finalize.checkpoint import save_checkpoint
+from harness.modelfile import CheckpointError, EnsembleNet, load_model
+from harness.modelfile.checkpoint import save_checkpoint
 from harness.models import MODELS
-from harness.training import RunConfig, predict_proba
+from harness.modelfile import split_probs
 from tests.conftest import TINY  # the real Configs, shrunk
 
 
@@ -46,8 +47,8 @@ def test_a_saved_model_reloads_with_weights_only_and_predicts_the_same(
     assert not isinstance(loaded, EnsembleNet)
     assert (meta.model, meta.seeds, meta.study, meta.trial) == (model, (7,), "s", 3)
     assert meta.seq_len == data.seq_len and meta.window_end == data.window_end
-    _, expected = predict_proba(net, data, "val")
-    _, got = predict_proba(loaded, data, "val")
+    _, expected = split_probs(net, data, "val")
+    _, got = split_probs(loaded, data, "val")
     for h in data.spec.horizons:
         np.testing.assert_array_equal(got[h], expected[h])
 
@@ -65,8 +66,8 @@ def test_an_ensemble_reloads_and_predicts_the_mean_of_its_members(
     assert len(raw["extra_state_dicts"]) == 1  # state_dict holds the first member
     loaded, meta = load_model(path)
     assert isinstance(loaded, EnsembleNet) and meta.seeds == (1, 2)
-    _, got = predict_proba(loaded, data, "val")
-    members = [predict_proba(n, data, "val")[1] for n in nets]
+    _, got = split_probs(loaded, data, "val")
+    members = [split_probs(n, data, "val")[1] for n in nets]
     for h in data.spec.horizons:
         np.testing.assert_allclose(got[h], (members[0][h] + members[1][h]) / 2, atol=1e-6)
         np.testing.assert_allclose(got[h].sum(axis=1), 1.0, atol=1e-6)

@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.models import MODELS
-from harness.search.space import load_space
-from harness.training import (
+from harness.config import (
     Budget,
     Caps,
     ConfigError,
@@ -20,6 +17,9 @@ from harness.training import (
     TrainConfig,
     config_keys,
 )
+from harness.config.space import load_space
+from harness.errors import HarnessError
+from harness.models import MODELS
 
 SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"
 NAMES = sorted(MODELS)

@@ -9,20 +9,18 @@ import optuna
 import pytest
 import torch
 
+from harness.config import SpaceError, choose_profile, recorded_choice
 from harness.data import load_phase1
-from harness.search import (
-    Recipe,
-    SpaceError,
+from harness.search.run import expected_attrs, placement, visible_gpus
+from harness.storage import (
     StudyMismatch,
     StudyNotFound,
-    choose_profile,
     default_study_name,
     find_study,
-    recorded_choice,
     recorded_profile,
 )
-from harness.search.run import expected_attrs, placement, visible_gpus
-from harness.search.study import check_study
+from harness.storage.study import check_study
+from harness.training import Recipe
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
 
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")

@@ -17,7 +17,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import sqlalchemy
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import FORMAT_VERSION
@@ -311,3 +311,37 @@ def pick_trial(study: optuna.Study, url: str, model: str, data: Phase1Data) -> F
             "(user attribute 'config'); it was not made by `harness search`."
         )
     return best
+
+
+def recorded_profile(storage: BaseStorage, study_name: str) -> str | None:
+    """The profile a study recorded, or None when there is no such study (or it has none)."""
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return None
+    value = storage.get_study_user_attrs(study_id).get("profile")
+    return value if isinstance(value, str) else None
+
+
+def find_study(storage: BaseStorage, model: str, data: Phase1Data, *, default: str) -> str:
+    """The study of `model` on `data` under its default name `{model}-{profile}-{data}`, whatever
+    its profile; `default` when there is none. Several (one per profile) must be named."""
+    prefix, suffix = f"{model}-", f"-{data.fingerprint[:8]}"
+    found = sorted(
+        s.study_name
+        for s in storage.get_all_studies()
+        if s.study_name.startswith(prefix)
+        and s.study_name.endswith(suffix)
+        and s.user_attrs.get("profile") == s.study_name[len(prefix) : -len(suffix)]
+    )
+    if len(found) > 1:
+        raise StudyNotFound(
+            f"{model}: this dataset has a study per profile ({', '.join(map(repr, found))}); "
+            f"finalize one: --model {model} --study NAME"
+        )
+    return found[0] if found else default
+
+
+def default_study_name(model: str, data: Phase1Data, profile: str) -> str:
+    """Model, profile and dataset: studies of two profiles or datasets never share a name."""
+    return f"{model}-{profile}-{data.fingerprint[:8]}"

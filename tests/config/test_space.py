@@ -7,8 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from harness.search import SpaceError, load_objective, load_space
-from harness.training import RunConfig
+from harness.config import RunConfig, SpaceError, load_objective, load_space
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))

@@ -26,9 +26,9 @@ import pandas as pd
 import torch
 
 from harness.data import Bars, data_root, load_dataset, read_bars
-from harness.finalize import layout, same_rows
+from harness.modelfile import layout, same_rows
+from harness.modelfile.predictor import PredictError, Prediction, load_predictor
 from harness.models import MODELS
-from harness.predict._predictor import PredictError, Prediction, load_predictor
 
 SPLITS = ("val", "test", "train", "all")
 PREDICTED = "predicted_"  # + model: the index column that says which rows the model predicted

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.config.files import SpaceError
+
 if TYPE_CHECKING:
     import torch
-    from optuna.storages import BaseStorage
-
-    from harness.data import Phase1Data
 
 SEED = "seed"
 """The top level of a space or objective file: the seed's sizes and budget, for a GPU."""
@@ -88,40 +87,7 @@ def check_name(name: str, known: Sequence[str], *, files: Sequence[object]) -> N
     """Raise a SpaceError naming the known profiles and the files when `name` is not one."""
     if name in known:
         return
-    from harness.search.space import SpaceError
-
     raise SpaceError(
         f"unknown profile {name!r}: the known ones are {', '.join(known)} "
         f"({' and '.join(str(f) for f in files)})"
     )
-
-
-def recorded_profile(storage: BaseStorage, study_name: str) -> str | None:
-    """The profile a study recorded, or None when there is no such study (or it has none)."""
-    try:
-        study_id = storage.get_study_id_from_name(study_name)
-    except KeyError:
-        return None
-    value = storage.get_study_user_attrs(study_id).get("profile")
-    return value if isinstance(value, str) else None
-
-
-def find_study(storage: BaseStorage, model: str, data: Phase1Data, *, default: str) -> str:
-    """The study of `model` on `data` under its default name `{model}-{profile}-{data}`, whatever
-    its profile; `default` when there is none. Several (one per profile) must be named."""
-    from harness.search.study import StudyNotFound
-
-    prefix, suffix = f"{model}-", f"-{data.fingerprint[:8]}"
-    found = sorted(
-        s.study_name
-        for s in storage.get_all_studies()
-        if s.study_name.startswith(prefix)
-        and s.study_name.endswith(suffix)
-        and s.user_attrs.get("profile") == s.study_name[len(prefix) : -len(suffix)]
-    )
-    if len(found) > 1:
-        raise StudyNotFound(
-            f"{model}: this dataset has a study per profile ({', '.join(map(repr, found))}); "
-            f"finalize one: --model {model} --study NAME"
-        )
-    return found[0] if found else default

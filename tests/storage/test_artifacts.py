@@ -13,22 +13,22 @@ from optuna.trial import TrialState
 
 from harness.data import load_phase1
 from harness.metrics import CONFUSION, confusion_matrix
-from harness.search import (
+from harness.search import Objective
+from harness.storage import (
     ARTIFACTS_ENV,
-    Objective,
     artifacts_dir,
     overfitting,
     stored_val_classes,
     study_overfitting,
 )
-from harness.search.artifacts import (
+from harness.storage.artifacts import (
     EPOCH_LOG_ATTR,
     NOT_PREDICTED,
     PREDICTIONS_ATTR,
     load_epoch_log,
     val_classes,
 )
-from harness.search.attrs import VAL_MACRO_F1, horizon_attr
+from harness.storage.attrs import VAL_MACRO_F1, horizon_attr
 from harness.training import ValPredictions
 from tests.search.test_objective import recipe
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import optuna
 
+from harness.config import Budget, ScoreConfig
 from harness.data import Phase1Data
 from harness.metrics import (
     ACCURACY,
@@ -35,7 +36,6 @@ from harness.metrics import (
     horizon_score,
     train_val_gap,
 )
-from harness.training import Budget, ScoreConfig
 
 ATTR_LIMIT = 1024  # optuna-dashboard shows at most this many characters of an attribute value
 METRIC_NAME = "score"

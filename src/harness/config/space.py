@@ -15,7 +15,7 @@ config when the file is loaded, so a constraint (heads divide d_model, stride <=
 seq_len) holds by construction and no trial fails for it, under every profile.
 
 The top level is the `seed` profile (the seed's sizes, for a GPU); a section under `profiles:`
-replaces values and distributions key by key (see harness.search.profile).
+replaces values and distributions key by key (see harness.config.profile).
 """
 
 from __future__ import annotations
@@ -25,24 +25,20 @@ import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import optuna
-import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from harness.errors import HarnessError
-from harness.search.profile import NAME_PATTERN, SEED
-from harness.training import ConfigError, RunConfig, config_keys
+from harness.config.files import SpaceError, parse_yaml
+from harness.config.profile import NAME_PATTERN, SEED
+from harness.config.run import ConfigError, RunConfig, config_keys
 from harness.typed import Strict
 
+if TYPE_CHECKING:  # only a trial's suggest_* methods are called: no Optuna import here
+    import optuna
+
 Scalar = bool | int | float | str
-T = TypeVar("T", bound="BaseModel")
 _MAX_COMBINATIONS = 50_000
-
-
-class SpaceError(HarnessError):
-    """A search space or objective file that cannot be used; the message names file and key."""
 
 
 class FloatParam(Strict):
@@ -180,18 +176,6 @@ class SearchSpace(Strict):
         ]
 
 
-def project_file(folder: str, model: str, given: Path | None = None) -> Path:
-    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's."""
-    if given is not None:
-        if given.is_dir():
-            raise SpaceError(f"{given}: is a folder; give the YAML file, e.g. {given / model}.yaml")
-        return given
-    here = Path(folder) / f"{model}.yaml"
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parents[3] / folder / f"{model}.yaml"
-
-
 def load_space(path: Path) -> SearchSpace:
     """Parse, type-check and check every combination of `path`; errors name file and key."""
     space = parse_yaml(path, SearchSpace)
@@ -249,29 +233,3 @@ def _known_model(name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def parse_yaml(path: Path, schema: type[T]) -> T:
-    """Read a YAML file into `schema`; any problem is a SpaceError naming the file and key."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise SpaceError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise SpaceError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SpaceError(f"{path}: expected a mapping at the top, found {type(raw).__name__}")
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            # drop pydantic's union-member names ("float", "int", ...) from the key path
-            loc = [str(p) for p in err["loc"] if p not in ("float", "int", "categorical", "preset")]
-            value = (
-                f" (got {err['input']!r})"
-                if "input" in err and not isinstance(err["input"], dict)
-                else ""
-            )
-            problems.append(f"{'.'.join(loc) or '<top>'}: {err['msg']}{value}")
-        raise SpaceError(f"{path}: " + "; ".join(problems)) from None

@@ -22,22 +22,15 @@ from harness.data import (
     N_CLASSES,
     Bars,
     WindowEnd,
-    cut_windows,
     full_windows,
-    logits_key,
     standardize,
 )
+from harness.devices import device_for_training
 from harness.errors import HarnessError
-from harness.finalize import ModelMeta, layout, load_model
+from harness.modelfile import layout
+from harness.modelfile.checkpoint import ModelMeta, load_model
+from harness.modelfile.infer import BATCH_SIZE, class_probs
 from harness.models import MODELS
-from harness.training import device_for_training
-
-# Windows per forward pass (every pass has exactly this many, see Predictor._forward). On the
-# 2-core CPU (benchmarks/predict.py --batch-sizes 64 128 256 512 1024), 128 came within 11% of
-# the fastest batch of every model at demo size and within 25% at seed size (where 64 was
-# fastest); larger batches fall out of cache (TFT at seed size: 113 windows/s at 128, 61 at
-# 512), and a call that predicts one new bar still computes a whole batch.
-BATCH_SIZE = 128
 
 
 class PredictError(HarnessError):
@@ -116,38 +109,19 @@ class Predictor:
         predicted = full[rows]
         probs = {h: np.full((len(rows), N_CLASSES), np.nan, dtype=np.float32) for h in chosen}
         if predicted.any():
-            found = self._forward(features, rows[predicted], symbol_ids, chosen)
+            found = class_probs(
+                self.net,
+                torch.from_numpy(features).to(self.device),
+                torch.from_numpy(rows[predicted]),
+                seq_len=self.meta.seq_len,
+                window_end=self.window_end,
+                horizons=chosen,
+                symbol_ids=symbol_ids,
+                batch_size=self.batch_size,
+            )
             for h in chosen:
                 probs[h][predicted] = found[h]
         return Prediction(probs=probs, predicted=predicted)
-
-    @torch.inference_mode()
-    def _forward(
-        self,
-        features: np.ndarray,
-        targets: np.ndarray,
-        symbol_ids: torch.Tensor | None,
-        horizons: tuple[int, ...],
-    ) -> dict[int, np.ndarray]:
-        """Probabilities [T, 3] of the rows `targets`, all with a full window.
-
-        Every forward pass has exactly ``batch_size`` windows, the last one padded with copies:
-        CPU kernels choose their blocking by batch size, so a row's last bits would otherwise
-        depend on how many rows were predicted with it, and appending bars would move them.
-        """
-        x_all = torch.from_numpy(features).to(self.device)  # [N, F]
-        rows = torch.from_numpy(targets).to(self.device)  # [T]
-        size = self.batch_size
-        found: dict[int, list[torch.Tensor]] = {h: [] for h in horizons}
-        for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            n = len(batch)
-            batch = torch.cat([batch, batch[-1:].expand(size - n)])  # [size]
-            x = cut_windows(x_all, batch, seq_len=self.meta.seq_len, window_end=self.window_end)
-            out = self.net(x, None if symbol_ids is None else symbol_ids[batch])  # x [size, L, F]
-            for h in horizons:
-                found[h].append(torch.softmax(out[logits_key(h)][:n].float(), dim=-1).cpu())
-        return {h: torch.cat(p).numpy() for h, p in found.items()}
 
     def _horizons(self, horizons: Sequence[int] | None) -> tuple[int, ...]:
         if horizons is None:

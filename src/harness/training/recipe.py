@@ -1,7 +1,7 @@
 """The recipe of a trial: how one model trains on one dataset, told once.
 
 A ``Recipe`` holds the search space and the objective (sized for its profile: see
-harness.search.profile), the command line's caps and the data. ``harness train`` (the space's
+harness.config.profile), the command line's caps and the data. ``harness train`` (the space's
 default config), a search trial (a sampled config) and a finalize member (a stored trial's
 config) each make the same one call, ``recipe.train(run, seed=...)``, under the same budget:
 the objective's, capped by the caps.
@@ -20,20 +20,23 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from harness import FORMAT_VERSION, __version__
-from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
-from harness.errors import HarnessError
-from harness.search.objective import ObjectiveSpec, load_objective
-from harness.search.profile import BUILTIN, SEED, check_name, default_profile
-from harness.search.space import PresetParam, SearchSpace, load_space, project_file
-from harness.training import (
+from harness.config import (
+    SEED,
     Budget,
     Caps,
-    FitResult,
+    ObjectiveSpec,
+    PresetParam,
     RunConfig,
     ScoreConfig,
-    device_for_training,
-    fit,
+    SearchSpace,
+    default_profile,
+    load_files,
+    project_file,
 )
+from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
+from harness.devices import device_for_training
+from harness.errors import HarnessError
+from harness.training.fit import FitResult, fit
 
 
 @dataclass
@@ -201,25 +204,3 @@ class Recipe:
             sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def load_files(
-    model: str,
-    space_file: Path | None = None,
-    objective_file: Path | None = None,
-    *,
-    profile: str | None = None,
-) -> tuple[SearchSpace, ObjectiveSpec]:
-    """The space and objective files of `model` (default: the project's), every profile in them;
-    with `profile`, checked to know it (`seed`, `cpu`, or a section of either file)."""
-    space_path = project_file("search_spaces", model, space_file)
-    objective_path = project_file("objectives", model, objective_file)
-    space = load_space(space_path)
-    spec = load_objective(objective_path)
-    for path, named in ((space_path, space.model), (objective_path, spec.model)):
-        if named != model:
-            raise HarnessError(f"{path}: model: {named!r}, but this run is for {model!r}")
-    if profile is not None:
-        known = list(dict.fromkeys([*BUILTIN, *space.profiles, *spec.profiles]))
-        check_name(profile, known, files=(space_path, objective_path))
-    return space, spec
