@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness import DEFAULT_STORAGE, MODEL_NAMES
 from harness.errors import HarnessError
 from harness.screen import fit, show
+from harness.version import DEFAULT_STORAGE, MODEL_NAMES
 
 if TYPE_CHECKING:  # imported where used: `harness --help` should not wait for torch
     from harness.config import Caps

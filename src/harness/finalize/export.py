@@ -31,7 +31,6 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial
 from torch import nn
 
-from harness import FORMAT_VERSION
 from harness.config import RunConfig
 from harness.data import Phase1Data, PreparedData
 from harness.errors import HarnessError
@@ -58,6 +57,7 @@ from harness.serialize import dump_json
 from harness.staging import Staging
 from harness.storage import DEFAULT_BLOCKS, load_study, pick_trial, redact
 from harness.training import FitResult, Recipe, epoch_line, eval_batch_size, seed_for
+from harness.version import FORMAT_VERSION
 
 
 class ExportError(HarnessError):

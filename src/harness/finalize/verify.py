@@ -11,7 +11,6 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from harness import FORMAT_VERSION
 from harness.data import Phase1Data, prepare
 from harness.finalize.report import interpretable
 from harness.modelfile import (
@@ -25,6 +24,7 @@ from harness.modelfile import (
 )
 from harness.models import MODELS
 from harness.staging import pending
+from harness.version import FORMAT_VERSION
 
 ATOL = 1e-4
 

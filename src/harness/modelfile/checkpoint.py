@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from harness import FORMAT_VERSION
 from harness.config import RunConfig
 from harness.data import DataSpec, PreparedData, WindowEnd
 from harness.errors import HarnessError
 from harness.models import MODELS
+from harness.version import FORMAT_VERSION
 
 FORMAT = f"harness-final-v{FORMAT_VERSION}"
 CLASSES = (-1, 0, 1)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from harness import FORMAT_VERSION
+from harness.version import FORMAT_VERSION
 
 
 def manifest(model: str, files: dict[str, Path]) -> dict[str, Any]:

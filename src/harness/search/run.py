@@ -34,7 +34,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from harness import DEFAULT_STORAGE, interrupts
+from harness import interrupts
 from harness.config import Caps
 from harness.config.profile import default_profile
 from harness.data import load_dataset
@@ -54,6 +54,7 @@ from harness.storage.study import (
     write_error,
 )
 from harness.training.recipe import Recipe
+from harness.version import DEFAULT_STORAGE
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 

@@ -20,9 +20,9 @@ import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from harness import FORMAT_VERSION
 from harness.data import Phase1Data
 from harness.errors import HarnessError
+from harness.version import FORMAT_VERSION
 
 # Seconds between a running trial's heartbeats, and of silence after which it counts as dead.
 HEARTBEAT_SECONDS = int(os.environ.get("HARNESS_HEARTBEAT_SECONDS", "10"))

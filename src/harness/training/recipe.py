@@ -19,7 +19,6 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from harness import FORMAT_VERSION, __version__
 from harness.config import (
     SEED,
     Budget,
@@ -37,6 +36,7 @@ from harness.data import DataError, Phase1Data, PreparedData, check_windows, pre
 from harness.devices import device_for_training
 from harness.errors import HarnessError
 from harness.training.fit import FitResult, fit
+from harness.version import FORMAT_VERSION, __version__
 
 
 @dataclass
