@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -51,10 +52,12 @@ def new_bars(searched: Searched, rows_per_symbol: int | None = None) -> pd.DataF
 
 
 def results_with(exported: FinalizeReport, root: Path, models: tuple[str, ...] = MODELS) -> Path:
-    """A results folder with the model files of `models` only; tests may write into it."""
+    """A results folder with the model files (and their manifests) of `models` only; tests may
+    write into it."""
     (root / layout.MODELS_DIR).mkdir(parents=True)
     for model in models:
-        shutil.copy(exported.out / layout.checkpoint(model), root / layout.checkpoint(model))
+        for relative in (layout.checkpoint(model), layout.manifest(model)):
+            shutil.copy(exported.out / relative, root / relative)
     return root
 
 
@@ -286,6 +289,65 @@ def test_results_folder_mistakes_are_refused(
     assert (
         pd.read_parquet(results / "predict" / "val_index.parquet").columns[-1] == "predicted_nhits"
     )
+
+
+# --- what predict loads is what finalize wrote ---------------------------------------------
+
+
+def test_a_model_file_changed_since_finalize_is_refused_naming_it(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = results_with(exported, tmp_path / "results", ("nhits",))
+    path = results / layout.checkpoint("nhits")
+    weights = bytearray(path.read_bytes())
+    middle = len(weights) // 2
+    weights[middle : middle + 4] = bytes(b ^ 0xFF for b in weights[middle : middle + 4])
+    path.write_bytes(weights)  # same size, 4 other bytes: torch would load it
+
+    code, stdout, err = predict(
+        capsys, "--results", str(results), "--data", str(searched.data.root), "--model", "nhits",
+    )  # fmt: skip
+    assert code == 2 and stdout == ""
+    assert err.startswith("error:") and err.strip().count("\n") == 0, err
+    for word in (str(path), "SHA-256 differs", "nhits_manifest.json", "harness finalize"):
+        assert word in err, f"{word!r} not in {err!r}"
+    assert not (results / "predict").exists()
+    with pytest.raises(PredictError, match=r"nhits_final\.pth: SHA-256 differs"):
+        load_predictor(results, "nhits", device="cpu")
+
+    path.write_bytes(weights[:-1])
+    sizes = rf"\({len(weights) - 1:,} bytes, recorded {len(weights):,} bytes\)"
+    with pytest.raises(PredictError, match=rf"nhits_final\.pth: size differs .*{sizes}"):
+        load_predictor(results, "nhits", device="cpu")
+
+
+@pytest.mark.parametrize("case", ["no manifest", "not listed"])
+def test_a_model_file_without_its_manifest_record_is_refused(
+    case: str,
+    exported: FinalizeReport,
+    searched: Searched,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results = results_with(exported, tmp_path / "results", ("tft",))
+    manifest = results / layout.manifest("tft")
+    if case == "no manifest":
+        manifest.unlink()
+        words = [f"{manifest}: missing", "harness finalize"]
+    else:
+        saved = json.loads(manifest.read_text())
+        del saved["files"][layout.checkpoint("tft")]
+        manifest.write_text(json.dumps(saved))
+        words = [f"{results / layout.checkpoint('tft')}: not listed in {manifest}"]
+
+    code, _, err = predict(
+        capsys, "--results", str(results), "--data", str(searched.data.root), "--model", "tft",
+    )  # fmt: skip
+    assert code == 2 and err.strip().count("\n") == 0, err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    with pytest.raises(PredictError, match=r"tft_(manifest\.json: missing|final\.pth: not listed)"):
+        harness.load_predictor(results, "tft", device="cpu")
 
 
 # --- the output folder -----------------------------------------------------------------------

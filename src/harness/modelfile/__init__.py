@@ -2,7 +2,7 @@
 
 - ``layout``: where each exported file lives under a results folder.
 - ``save_checkpoint`` / ``load_model``: ``models/{model}_final.pth`` (weights, config, scaler).
-- ``manifest`` / ``check_manifest``: size and SHA-256 of every file of a model's set.
+- ``manifest`` / ``check_files``: size and SHA-256 of every file of a model's set.
 - ``val_index`` / ``same_rows``: the rows a probability file holds.
 - ``class_probs`` / ``split_probs``: the one batched inference.
 - ``Predictor`` / ``load_predictor``: a finalized model as a function of bars.
@@ -19,17 +19,19 @@ from harness.modelfile.checkpoint import (
 )
 from harness.modelfile.index import same_rows, val_index
 from harness.modelfile.infer import BATCH_SIZE, class_probs, split_probs
-from harness.modelfile.manifest import file_record, manifest
+from harness.modelfile.manifest import ManifestError, check_files, file_record, manifest
 from harness.modelfile.predictor import PredictError, Prediction, Predictor, load_predictor
 
 __all__ = [
     "BATCH_SIZE",
     "CheckpointError",
     "EnsembleNet",
+    "ManifestError",
     "ModelMeta",
     "PredictError",
     "Prediction",
     "Predictor",
+    "check_files",
     "class_probs",
     "file_record",
     "layout",

@@ -30,6 +30,7 @@ from harness.errors import HarnessError
 from harness.modelfile import layout
 from harness.modelfile.checkpoint import ModelMeta, load_model
 from harness.modelfile.infer import BATCH_SIZE, class_probs
+from harness.modelfile.manifest import ManifestError, check_files
 from harness.models import MODELS
 
 
@@ -174,6 +175,12 @@ def _files(bars: Bars) -> str:
     return ", ".join(name for name, _ in bars.sources)
 
 
+def files_read(model: str) -> tuple[str, ...]:
+    """The files of `model`'s set a Predictor reads, relative to the results folder: the model
+    file alone (weights, config and the train mean/std; never ``scaler.pkl``)."""
+    return (layout.checkpoint(model),)
+
+
 def load_predictor(
     results: Path | str,
     model: str,
@@ -182,7 +189,10 @@ def load_predictor(
     batch_size: int = BATCH_SIZE,
 ) -> Predictor:
     """The model `finalize` exported to `results/models/{model}_final.pth`, in eval mode on
-    `device` (default: the GPU when there is one). Loads with ``weights_only=True``."""
+    `device` (default: the GPU when there is one). Loads with ``weights_only=True``, once the
+    files it reads (``files_read``) match the size and SHA-256 that finalize recorded in
+    ``models/{model}_manifest.json``: a missing manifest, or a file it does not list or that
+    differs, is a PredictError naming the file."""
     if model not in MODELS:
         raise PredictError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
     path = Path(results) / layout.checkpoint(model)
@@ -191,6 +201,10 @@ def load_predictor(
             f"{path}: no finalized {model} model; run `harness finalize` first, or name the "
             "folder it wrote with --results"
         )
+    try:
+        check_files(results, model, files_read(model))
+    except ManifestError as exc:
+        raise PredictError(str(exc)) from None
     net, meta = load_model(path, device=device_for_training() if device is None else device)
     if meta.model != model:
         raise PredictError(f"{path}: holds a {meta.model!r} model, not {model!r}")

@@ -8,11 +8,13 @@ write lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import unquote, unquote_plus
 
 import optuna
 import pandas as pd
@@ -20,9 +22,9 @@ import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.constants import FORMAT_VERSION
 from harness.data import Phase1Data
 from harness.errors import HarnessError
-from harness.version import FORMAT_VERSION
 
 # Seconds between a running trial's heartbeats, and of silence after which it counts as dead.
 HEARTBEAT_SECONDS = int(os.environ.get("HARNESS_HEARTBEAT_SECONDS", "10"))
@@ -53,22 +55,69 @@ class WorkerWarning(UserWarning):
 VERSIONED = ("harness", "torch", "lightning", "optuna")
 
 
+MASK = "***"
+# libpq's connection keywords that hold a secret (psycopg reads them from the URL's query too)
+SECRET_KEYS = ("password", "sslpassword")
+_SCHEME = re.compile(r"\s*[\w+]+://")
+# scheme://user:PASSWORD@: SQLAlchemy's own reading (its password runs to the first @)
+_USERINFO = re.compile(r"(?P<keep>\s*[\w+]+://[^:/]*:)(?P<secret>[^@]+)(?=@)")
+# a libpq key/value string (host=h password=secret, values maybe 'quoted \' like this')
+_KEYWORD = re.compile(
+    r"(?P<keep>(?<![^\s/])(?:ssl)?password\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|(?:\\.|[^\s\\])+)",
+    re.IGNORECASE,
+)
+
+
 def redact(url: str) -> str:
-    """A storage URL without its password, for messages and reports (else as it was given)."""
-    try:
-        parsed = sqlalchemy.engine.make_url(url)
-    except Exception:  # not a URL sqlalchemy parses: nothing to hide either
-        return url
-    return parsed.render_as_string(hide_password=True) if parsed.password else url
+    """A storage URL, or a libpq key/value string, with every password shown as ***, the rest
+    as it was given: in the user-info (``me:***@host``), in the query (``?password=***``,
+    ``&sslpassword=***``, percent-encoded or not) and as a key (``host=h password=***``)."""
+    return _redact(url)[0]
 
 
 def scrub(text: str, url: str) -> str:
-    """`text` (a driver's message, say) with the password of `url` replaced by ***."""
-    try:
-        password = sqlalchemy.engine.make_url(url).password
-    except Exception:
-        return text
-    return text.replace(str(password), "***") if password else text
+    """`text` (a driver's message, say) with every password of `url` replaced by ***, as it
+    is written in `url` and decoded (percent-encoding, libpq's quotes)."""
+    secrets = {form for raw, decoded in _redact(url)[1] for form in (raw, decoded) if form}
+    for secret in sorted(secrets, key=len, reverse=True):  # a longer form first, whole
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _redact(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """`url` with its passwords masked, and each password as written and decoded."""
+    found: list[tuple[str, str]] = []
+
+    def keyword(match: re.Match[str]) -> str:
+        raw = match["secret"]
+        if raw == MASK:
+            return match[0]
+        value = raw[1:-1] if len(raw) > 1 and raw[0] == raw[-1] == "'" else raw.lstrip("'")
+        if value:
+            found.append((raw, re.sub(r"\\(.)", r"\1", value)))
+        return match["keep"] + MASK
+
+    if not _SCHEME.match(url):  # not a URL: a key/value string, or anything else
+        return _KEYWORD.sub(keyword, url), found
+
+    def userinfo(match: re.Match[str]) -> str:
+        found.append((match["secret"], unquote(match["secret"])))
+        return match["keep"] + MASK
+
+    head, sep, query = _USERINFO.sub(userinfo, url, count=1).partition("?")
+    pairs = []
+    for pair in query.split("&") if sep else []:
+        key, eq, value = pair.partition("=")
+        if eq and value and unquote_plus(key).strip().lower() in SECRET_KEYS:
+            found.append((value, unquote_plus(value)))
+            pair = f"{key}={MASK}"
+        pairs.append(pair)
+    # The database part may itself be a key/value string, which libpq expands; SQLAlchemy
+    # percent-decodes it first.
+    head = _KEYWORD.sub(keyword, head)
+    before = len(found)
+    decoded = _KEYWORD.sub(keyword, unquote(head))
+    return (decoded if len(found) > before else head) + sep + "&".join(pairs), found
 
 
 def sqlite_path(url: str) -> Path | None:
