@@ -133,7 +133,9 @@ def train_figures(data_root: Path, out: Path | None, *, seconds: float, settings
 
     data = load_phase1(data_root)
     for model in MODELS:
-        recipe = Recipe.load(model, data, profile=settings.profile, caps=Caps(epochs=1, batches=20))
+        recipe = Recipe.load(
+            model, data, profile=settings.profile, caps=Caps(epochs=1, max_batches=20)
+        )
         base = recipe.default_run()
         prepared = recipe.prepared(base)
         device = prepared.device

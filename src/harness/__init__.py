@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.modelfile import Predictor, load_predictor
 
-from harness.version import DEFAULT_STORAGE, FORMAT_VERSION, MODEL_NAMES, __version__
+from harness.constants import DEFAULT_STORAGE, FORMAT_VERSION, MODEL_NAMES, __version__
 
 __all__ = [
     "DEFAULT_STORAGE",

@@ -1,4 +1,5 @@
-"""The package's version and the format of what it stores: nothing here imports the rest."""
+"""The version, the format of what the harness stores, and the defaults that the command line
+shows without importing torch: nothing here imports the rest of the package."""
 
 from __future__ import annotations
 
@@ -31,3 +32,6 @@ DEFAULT_STORAGE = "sqlite:///studies/harness.db"
 MODEL_NAMES = ("nhits", "tft", "patchtst")
 """The models, in report order; ``harness.models.MODELS`` builds them. Kept here, where the
 command line reads it without importing torch."""
+
+DEFAULT_BLOCKS = 16
+"""Blocks the val rows are cut into for the probability of backtest overfitting (12,870 splits)."""

@@ -152,9 +152,9 @@ BUDGET = Budget(max_epochs=5, patience=2, batches_per_epoch=8, train_eval_rows=1
     ("caps", "epochs", "batches", "eval_batches"),
     [
         (Caps(), 5, 8, None),  # no caps: the budget
-        (Caps(epochs=10, batches=100), 5, 8, 100),  # a cap above the budget lowers nothing
-        (Caps(epochs=2, batches=3), 2, 3, 3),  # caps below it win
-        (Caps(batches=3), 5, 3, 3),
+        (Caps(epochs=10, max_batches=100), 5, 8, 100),  # a cap above the budget lowers nothing
+        (Caps(epochs=2, max_batches=3), 2, 3, 3),  # caps below it win
+        (Caps(max_batches=3), 5, 3, 3),
     ],
 )
 def test_caps_lower_the_budget_and_never_raise_it(
@@ -169,7 +169,9 @@ def test_caps_lower_the_budget_and_never_raise_it(
     assert (capped.patience, capped.train_eval_rows) == (2, 100)  # not capped
 
 
-@pytest.mark.parametrize(("field", "flag"), [("epochs", "--epochs"), ("batches", "--max-batches")])
+@pytest.mark.parametrize(
+    ("field", "flag"), [("epochs", "--epochs"), ("max_batches", "--max-batches")]
+)
 def test_caps_below_one_are_refused_naming_the_flag(field: str, flag: str) -> None:
     with pytest.raises(HarnessError, match=f"{flag} must be >= 1, got 0"):
         Caps(**{field: 0})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import optuna
 import pytest
 
 from harness.config import RunConfig, SpaceError, load_objective, load_space
+from harness.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))
@@ -145,3 +147,13 @@ def test_bad_objective_names_file_and_key(tmp_path: Path) -> None:
     path.write_text("model: nhits\npruner: {type: median, n_startup: 3}\n")
     with pytest.raises(SpaceError, match=r"objective.yaml: pruner.median.n_startup"):
         load_objective(path)
+
+
+@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
+def test_a_model_config_s_defaults_are_its_space_s_seed_config(path: Path) -> None:
+    """One source per default: the `fixed:` block names every key of the model's Config, at
+    the value its dataclass defaults to, so ``Config()`` is the seed's config and a profile
+    section is the only place a size differs."""
+    space = load_space(path)
+    defaults = {f.name: f.default for f in dataclasses.fields(MODELS[space.model].config)}
+    assert {k: space.fixed.get(k) for k in defaults} == defaults

@@ -16,7 +16,7 @@ from harness.training import Recipe
 MODELS = ("nhits", "tft", "patchtst")
 # Finalize runs with the caps the search ran with, so it retrains exactly the best trial.
 # One evaluation batch (512 rows) covers the 378 validation rows of 5 demo days.
-CAPS = Caps(epochs=1, batches=1)
+CAPS = Caps(epochs=1, max_batches=1)
 PROFILE = "cpu"  # the CPU-sized spaces and budgets, whatever the device
 
 

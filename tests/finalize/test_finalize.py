@@ -36,11 +36,10 @@ from harness.metrics import (
     classification_metrics,
     reliability_bins,
 )
-from harness.modelfile import EnsembleNet, layout, load_model
+from harness.modelfile import EnsembleNet, layout, load_model, split_probs
 from harness.staging import pending
 from harness.storage import best_trial, open_storage
 from harness.storage.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
-from harness.modelfile import split_probs
 from tests.finalize.support import MODELS, Searched
 
 pytestmark = pytest.mark.slow

@@ -10,10 +10,9 @@ import torch
 
 from harness.config import RunConfig
 from harness.data import PreparedData, load_phase1, prepare
-from harness.modelfile import CheckpointError, EnsembleNet, load_model
+from harness.modelfile import CheckpointError, EnsembleNet, load_model, split_probs
 from harness.modelfile.checkpoint import save_checkpoint
 from harness.models import MODELS
-from harness.modelfile import split_probs
 from tests.conftest import TINY  # the real Configs, shrunk
 
 
@@ -71,6 +70,28 @@ def test_an_ensemble_reloads_and_predicts_the_mean_of_its_members(
     for h in data.spec.horizons:
         np.testing.assert_allclose(got[h], (members[0][h] + members[1][h]) / 2, atol=1e-6)
         np.testing.assert_allclose(got[h].sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_each_value_is_stored_once_and_a_file_of_the_previous_format_still_loads(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    data = prepared(tiny_dataset, TINY["nhits"]["seq_len"])
+    run, net = build("nhits", data, seed=0)
+    path = tmp_path / "nhits_final.pth"
+    save_checkpoint(path, net, run=run, seeds=[0], data=data, study="s", trial=0)
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == "harness-final-v6"
+    assert "seq_len" not in raw and "window_end" not in raw  # the config holds the window
+
+    # The previous format, as version 0.2 wrote it: the window again at the top level.
+    old = {**raw, "format": "harness-final-v5", "seq_len": run.seq_len, "window_end": "inclusive"}
+    torch.save(old, tmp_path / "old_final.pth")
+    loaded, meta = load_model(tmp_path / "old_final.pth")
+    assert (meta.seq_len, meta.window_end) == (run.seq_len, "inclusive")
+    _, expected = split_probs(net, data, "val")
+    _, got = split_probs(loaded, data, "val")
+    for h in data.spec.horizons:
+        np.testing.assert_array_equal(got[h], expected[h])
 
 
 class Pickled:

@@ -28,7 +28,7 @@ from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
 def request(tmp_path: Path, model: str, trials: int, **kw: Any) -> SearchRequest:
     options: dict[str, Any] = {
         "storage": f"sqlite:///{tmp_path}/studies.db",
-        "caps": Caps(epochs=2, batches=2),
+        "caps": Caps(epochs=2, max_batches=2),
         "profile": "cpu",  # whatever the device: the demo's searches here are CPU-sized
         **kw,
     }

@@ -26,8 +26,8 @@ from harness.metrics import (
     combine_score,
     evaluate_split,
 )
-from harness.models import MODELS, SymbolScaler
 from harness.modelfile import split_probs
+from harness.models import MODELS, SymbolScaler
 from harness.training import DivergedError, FitResult, fit, seed_for
 from harness.training.fit import build_net
 from harness.training.module import TRAIN_LOSS, VAL_LOSS

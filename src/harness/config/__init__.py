@@ -6,8 +6,14 @@
 - profiles: ``SEED``, ``CPU``, ``choose_profile``: the sizes a study trains at.
 """
 
-from harness.config.files import SpaceError, parse_yaml, project_file
-from harness.config.load import load_files
+from harness.config.files import (
+    SpaceError,
+    parse_overrides,
+    parse_text,
+    parse_yaml,
+    project_file,
+)
+from harness.config.load import ModelFiles, YamlText, files_from_text, load_files
 from harness.config.objective import ObjectiveSpec, load_objective
 from harness.config.profile import (
     BUILTIN,
@@ -36,6 +42,7 @@ __all__ = [
     "Budget",
     "Caps",
     "ConfigError",
+    "ModelFiles",
     "ObjectiveSpec",
     "PresetParam",
     "ProfileChoice",
@@ -44,12 +51,16 @@ __all__ = [
     "SearchSpace",
     "SpaceError",
     "TrainConfig",
+    "YamlText",
     "choose_profile",
     "config_keys",
     "default_profile",
+    "files_from_text",
     "load_files",
     "load_objective",
     "load_space",
+    "parse_overrides",
+    "parse_text",
     "parse_yaml",
     "project_file",
     "recorded_choice",

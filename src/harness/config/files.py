@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,27 +21,52 @@ class SpaceError(HarnessError):
 
 
 def project_file(folder: str, model: str, given: Path | None = None) -> Path:
-    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's."""
+    """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's
+    folder/model.yaml when running from a source tree (an editable install), else the copy
+    installed inside the package (a wheel ships the folders as harness/_yaml/folder/)."""
     if given is not None:
         if given.is_dir():
             raise SpaceError(f"{given}: is a folder; give the YAML file, e.g. {given / model}.yaml")
         return given
-    here = Path(folder) / f"{model}.yaml"
+    name = f"{model}.yaml"
+    here = Path(folder) / name
     if here.is_file():
         return here
-    return Path(__file__).resolve().parents[3] / folder / f"{model}.yaml"
+    # src/harness/config/files.py in a checkout; site-packages/harness/config/files.py installed
+    source = Path(__file__).resolve().parents[2]
+    if source.name == "src" and (source.parent / "pyproject.toml").is_file():
+        return source.parent / folder / name
+    packaged = resources.files("harness") / "_yaml" / folder / name
+    # a Path wherever the package is installed as files (pip always unpacks a wheel)
+    return packaged if isinstance(packaged, Path) else Path(str(packaged))
+
+
+def read_text(path: Path) -> str:
+    """A YAML file's text; a missing file or a byte that is not UTF-8 is a SpaceError."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpaceError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SpaceError(
+            f"{path}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+            "save the file as UTF-8"
+        ) from None
 
 
 def parse_yaml(path: Path, schema: type[T]) -> T:
     """Read a YAML file into `schema`; any problem is a SpaceError naming the file and key."""
+    return parse_text(read_text(path), schema, source=str(path))
+
+
+def parse_text(text: str, schema: type[T], *, source: str) -> T:
+    """YAML text into `schema`; any problem is a SpaceError naming `source` and the key."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise SpaceError(f"{path}: file not found") from None
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpaceError(f"{path}: not valid YAML: {exc}") from None
+        raise SpaceError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise SpaceError(f"{path}: expected a mapping at the top, found {type(raw).__name__}")
+        raise SpaceError(f"{source}: expected a mapping at the top, found {type(raw).__name__}")
     try:
         return schema.model_validate(raw)
     except ValidationError as exc:
@@ -52,4 +80,20 @@ def parse_yaml(path: Path, schema: type[T]) -> T:
                 else ""
             )
             problems.append(f"{'.'.join(loc) or '<top>'}: {err['msg']}{value}")
-        raise SpaceError(f"{path}: " + "; ".join(problems)) from None
+        raise SpaceError(f"{source}: " + "; ".join(problems)) from None
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, object]:
+    """`--set KEY=VALUE` items as a mapping, each value read as YAML reads it (and `1e-4`, which
+    PyYAML reads as a string, as a number)."""
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"--set {item!r}: expected KEY=VALUE")
+        value = yaml.safe_load(text)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        values[key.strip()] = value
+    return values

@@ -161,8 +161,8 @@ class Budget(Strict):
         return self.model_copy(
             update={
                 "max_epochs": _smaller(caps.epochs, self.max_epochs),
-                "batches_per_epoch": _smaller(caps.batches, self.batches_per_epoch),
-                "eval_batches": _smaller(caps.batches, self.eval_batches),
+                "batches_per_epoch": _smaller(caps.max_batches, self.batches_per_epoch),
+                "eval_batches": _smaller(caps.max_batches, self.eval_batches),
             }
         )
 
@@ -173,15 +173,13 @@ class Caps:
     batches per epoch and batches per evaluation, and are part of what a study optimizes."""
 
     epochs: int | None = None
-    batches: int | None = None
+    max_batches: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batches"):
+        for name in ("epochs", "max_batches"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise HarnessError(
-                    f"--{'max-batches' if name == 'batches' else name} must be >= 1, got {value}"
-                )
+                raise HarnessError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
 
 
 def _smaller(cap: int | None, limit: Any) -> Any:

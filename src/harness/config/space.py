@@ -178,7 +178,12 @@ class SearchSpace(Strict):
 
 def load_space(path: Path) -> SearchSpace:
     """Parse, type-check and check every combination of `path`; errors name file and key."""
-    space = parse_yaml(path, SearchSpace)
+    return check_space(parse_yaml(path, SearchSpace), path)
+
+
+def check_space(space: SearchSpace, path: Path | str) -> SearchSpace:
+    """`space` when its keys are known and every combination builds a config, under every
+    profile; errors name `path` (a file, or the study that recorded it) and the key."""
     if not _known_model(space.model):
         raise SpaceError(f"{path}: model: unknown model {space.model!r}")
     _check_keys(space, path, prefix="")
@@ -189,7 +194,7 @@ def load_space(path: Path) -> SearchSpace:
     return space
 
 
-def _check_keys(space: SearchSpace, path: Path, *, prefix: str) -> None:
+def _check_keys(space: SearchSpace, path: Path | str, *, prefix: str) -> None:
     keys = config_keys(space.model)
     for section, names in (("fixed", space.fixed), ("params", space.params)):
         for name in names:
@@ -206,7 +211,7 @@ def _check_keys(space: SearchSpace, path: Path, *, prefix: str) -> None:
                         )
 
 
-def _check_combinations(space: SearchSpace, path: Path, *, profile: str) -> None:
+def _check_combinations(space: SearchSpace, path: Path | str, *, profile: str) -> None:
     names = list(space.params)
     grids = [space.params[n].corners() for n in names]
     total = 1

@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial
 from torch import nn
 
 from harness.config import RunConfig
+from harness.constants import DEFAULT_BLOCKS, FORMAT_VERSION
 from harness.data import Phase1Data, PreparedData
 from harness.errors import HarnessError
 from harness.finalize.report import (
@@ -55,9 +56,8 @@ from harness.modelfile import (
 from harness.screen import duration
 from harness.serialize import dump_json
 from harness.staging import Staging
-from harness.storage import DEFAULT_BLOCKS, load_study, pick_trial, redact
+from harness.storage import load_study, pick_trial, redact
 from harness.training import FitResult, Recipe, epoch_line, eval_batch_size, seed_for
-from harness.version import FORMAT_VERSION
 
 
 class ExportError(HarnessError):

@@ -12,12 +12,13 @@ import pandas as pd
 import torch
 from optuna.storages import BaseStorage
 
+from harness.constants import DEFAULT_BLOCKS
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.finalize.export import ModelExport, export_model
 from harness.modelfile import layout, same_rows, val_index
 from harness.staging import recover
-from harness.storage import DEFAULT_BLOCKS, artifacts_dir, open_storage, store_files
+from harness.storage import artifacts_dir, open_storage, store_files
 from harness.training import DivergedError, Recipe
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
+from harness.constants import FORMAT_VERSION
 from harness.data import Phase1Data, prepare
 from harness.finalize.report import interpretable
 from harness.modelfile import (
@@ -24,7 +25,6 @@ from harness.modelfile import (
 )
 from harness.models import MODELS
 from harness.staging import pending
-from harness.version import FORMAT_VERSION
 
 ATOL = 1e-4
 

@@ -3,14 +3,16 @@
 The file is one dict of tensors, lists and scalars, so ``torch.load(path, weights_only=True)``
 reads it: no pickled objects. Keys:
 
-    format              "harness-final-v1"
+    format              "harness-final-v6" (v5, which also held seq_len and window_end at the
+                        top level, copies of the config's, is still read)
     model               "nhits" | "tft" | "patchtst"
-    config              the flat RunConfig of the trial (model and training settings)
+    config              the flat RunConfig of the trial (model and training settings; the
+                        window: seq_len and window_end)
     state_dict          the weights (of the first member when several seeds were trained)
     extra_state_dicts   the weights of members 2..K of a K-seed ensemble ([] for K = 1); the
                         exported probabilities are the mean of the members' probabilities
     seeds               the training seed of each member
-    feature_names, horizons, symbols, seq_len, window_end
+    feature_names, horizons, symbols
     classes             [-1, 0, 1]: the label of probability column 0, 1, 2
     scaler_mean, scaler_std   float64 [F]: x_std = (x - mean) / std, from the train rows
     data_fingerprint, study, trial
@@ -34,9 +36,9 @@ from harness.config import RunConfig
 from harness.data import DataSpec, PreparedData, WindowEnd
 from harness.errors import HarnessError
 from harness.models import MODELS
-from harness.version import FORMAT_VERSION
 
-FORMAT = f"harness-final-v{FORMAT_VERSION}"
+FORMAT = "harness-final-v6"
+READS = ("harness-final-v5", FORMAT)  # v5 repeated the window at the top level
 CLASSES = (-1, 0, 1)
 
 
@@ -78,13 +80,19 @@ class ModelMeta:
     feature_names: tuple[str, ...]
     horizons: tuple[int, ...]
     symbols: tuple[str, ...]
-    seq_len: int
-    window_end: WindowEnd
     scaler_mean: np.ndarray  # float64 [F]
     scaler_std: np.ndarray  # float64 [F]
     data_fingerprint: str
     study: str
     trial: int
+
+    @property
+    def seq_len(self) -> int:
+        return self.run.seq_len
+
+    @property
+    def window_end(self) -> WindowEnd:
+        return self.run.train.window_end
 
     @property
     def spec(self) -> DataSpec:
@@ -101,6 +109,8 @@ def save_checkpoint(
     study: str,
     trial: int,
 ) -> None:
+    if (data.seq_len, data.window_end) != (run.seq_len, run.train.window_end):
+        raise ValueError("the data were windowed otherwise than the config says")
     states = [_cpu_state(m) for m in members(net)]
     scaler = data.scaler
     torch.save(
@@ -114,8 +124,6 @@ def save_checkpoint(
             "feature_names": list(data.spec.feature_names),
             "horizons": list(data.spec.horizons),
             "symbols": list(data.spec.symbols),
-            "seq_len": data.seq_len,
-            "window_end": data.window_end,
             "classes": list(CLASSES),
             "scaler_mean": torch.as_tensor(np.asarray(scaler.mean_, dtype=np.float64)),
             "scaler_std": torch.as_tensor(np.asarray(scaler.scale_, dtype=np.float64)),
@@ -136,7 +144,7 @@ def load_model(path: Path, *, device: torch.device | str = "cpu") -> tuple[nn.Mo
 
     Feed it windows prepared with ``meta.seq_len`` and ``meta.window_end``, standardized with
     ``meta.scaler_mean`` / ``meta.scaler_std`` (``harness.data.prepare`` on the same data does
-    both); ``harness.training.predict_proba(net, prepared, "val")`` gives the probabilities.
+    both); ``harness.modelfile.split_probs(net, prepared, "val")`` gives the probabilities.
     """
     path = Path(path)
     try:
@@ -145,10 +153,10 @@ def load_model(path: Path, *, device: torch.device | str = "cpu") -> tuple[nn.Mo
         raise CheckpointError(f"{path}: cannot be loaded with weights_only=True ({exc})") from exc
     if not isinstance(raw, dict) or not str(raw.get("format", "")).startswith("harness-final-"):
         raise CheckpointError(f"{path}: not a harness model file (format {FORMAT!r} expected)")
-    if raw["format"] != FORMAT:
+    if raw["format"] not in READS:
         raise CheckpointError(
             f"{path}: written by another version of the harness (format {raw['format']!r}, this "
-            f"one reads {FORMAT!r}); finalize the study again with this version."
+            f"one reads {' and '.join(READS)}); finalize the study again with this version."
         )
     try:
         meta = _meta(raw, path)
@@ -173,8 +181,6 @@ def _meta(raw: dict[str, Any], path: Path) -> ModelMeta:
         feature_names=tuple(raw["feature_names"]),
         horizons=tuple(int(h) for h in raw["horizons"]),
         symbols=tuple(raw["symbols"]),
-        seq_len=int(raw["seq_len"]),
-        window_end=run.train.window_end,
         scaler_mean=raw["scaler_mean"].numpy(),
         scaler_std=raw["scaler_std"].numpy(),
         data_fingerprint=str(raw["data_fingerprint"]),

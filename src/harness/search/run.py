@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness import interrupts
 from harness.config import Caps
 from harness.config.profile import default_profile
+from harness.constants import DEFAULT_STORAGE
 from harness.data import load_dataset
 from harness.devices import device_for_training
 from harness.errors import HarnessError
@@ -44,6 +45,7 @@ from harness.search.objective import Objective
 from harness.search.sampler import WorkerSampler
 from harness.storage.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
 from harness.storage.attrs import describe_study
+from harness.storage.files import record_files
 from harness.storage.study import (
     HEARTBEAT_SECONDS,
     check_study,
@@ -54,7 +56,6 @@ from harness.storage.study import (
     write_error,
 )
 from harness.training.recipe import Recipe
-from harness.version import DEFAULT_STORAGE
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
 
@@ -112,6 +113,8 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
         check_study(study, expected_attrs(recipe))
         check_worker(study, recipe.worker())
         describe_study(study, score=recipe.score, budget=recipe.budget, data=recipe.data)
+        if recipe.files is not None:  # finalize retrains with what this search ran with
+            record_files(storage, name, recipe.files)
     except optuna.exceptions.StorageInternalError as exc:  # a read-only SQLite file, say
         raise write_error(exc, request.storage) from None
     artifacts = artifacts_dir(request.storage, request.artifacts)

@@ -11,7 +11,6 @@
 
 from harness.storage.artifacts import (
     ARTIFACTS_ENV,
-    DEFAULT_BLOCKS,
     NOT_PREDICTED,
     artifacts_dir,
     overfitting,
@@ -19,6 +18,7 @@ from harness.storage.artifacts import (
     stored_val_classes,
     study_overfitting,
 )
+from harness.storage.files import record_files, recorded_files, study_files
 from harness.storage.study import (
     FINISHED,
     StorageError,
@@ -38,7 +38,6 @@ from harness.storage.study import (
 
 __all__ = [
     "ARTIFACTS_ENV",
-    "DEFAULT_BLOCKS",
     "FINISHED",
     "NOT_PREDICTED",
     "StorageError",
@@ -54,9 +53,12 @@ __all__ = [
     "open_storage",
     "overfitting",
     "pick_trial",
+    "record_files",
+    "recorded_files",
     "recorded_profile",
     "redact",
     "store_files",
     "stored_val_classes",
+    "study_files",
     "study_overfitting",
 ]

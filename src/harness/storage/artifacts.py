@@ -34,6 +34,7 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_
 from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.constants import DEFAULT_BLOCKS
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.metrics import probability_of_backtest_overfitting, trial_returns
@@ -44,7 +45,7 @@ ARTIFACTS_ENV = "HARNESS_ARTIFACTS"
 PREDICTIONS_ATTR = "val_predictions"  # the trial's user attribute naming its artifact
 EPOCH_LOG_ATTR = "epoch_log"
 NOT_PREDICTED = -1
-DEFAULT_BLOCKS = 16  # S: 12,870 ways to choose half of the blocks
+
 _FILE = "val_predictions.npz"
 _EPOCH_LOG = "epoch_log.json"
 
@@ -277,3 +278,19 @@ def study_overfitting(
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     stored = stored_val_classes(complete, data, directory)
     return overfitting(stored, data, cost_bps=cost_bps, n_blocks=n_blocks, n_complete=len(complete))
+
+
+def overfit_lines(study: str, result: dict[int, dict[str, Any]]) -> list[str]:
+    """What `harness overfit` prints of ``study_overfitting``: a line per horizon."""
+    lines = [f"{study}: probability of backtest overfitting of its best trial (CSCV, per horizon)"]
+    for h, o in result.items():
+        if o["pbo"] is None:
+            lines.append(f"  {h}-bar: n/a: {o['reason']}")
+            continue
+        slope = "n/a" if o["slope"] is None else f"{o['slope']:.2f}"
+        lines.append(
+            f"  {h}-bar: PBO {o['pbo']:.3f} over {o['n_trials']} of {o['n_complete']} complete "
+            f"trials, {o['rows']} val rows in {o['blocks']} blocks "
+            f"({len(o['logits']):,} splits), slope {slope}"
+        )
+    return lines

@@ -23,6 +23,7 @@ from harness.config import (
     SEED,
     Budget,
     Caps,
+    ModelFiles,
     ObjectiveSpec,
     PresetParam,
     RunConfig,
@@ -30,13 +31,12 @@ from harness.config import (
     SearchSpace,
     default_profile,
     load_files,
-    project_file,
 )
+from harness.constants import FORMAT_VERSION, __version__
 from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
 from harness.devices import device_for_training
 from harness.errors import HarnessError
 from harness.training.fit import FitResult, fit
-from harness.version import FORMAT_VERSION, __version__
 
 
 @dataclass
@@ -47,6 +47,8 @@ class Recipe:
     caps: Caps = field(default_factory=Caps)
     profile: str = SEED  # what `space` and `spec` were sized for; a study records it
     device: torch.device | None = None  # None: the training device of the process that trains
+    # the files `space` and `spec` came from, every profile in them: what a study records
+    files: ModelFiles | None = field(default=None, repr=False)
     _prepared: dict[tuple[int, str], PreparedData] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -59,16 +61,21 @@ class Recipe:
         space_file: Path | None = None,
         objective_file: Path | None = None,
         caps: Caps | None = None,
+        files: ModelFiles | None = None,
     ) -> Recipe:
-        """The recipe of `model` from its YAML files (default: the project's), sized for
-        `profile` (default: the training device's); a profile that neither file knows is a
-        SpaceError naming the known ones."""
+        """The recipe of `model` from `files` (a study's recorded pair) or else its YAML files
+        (default: the project's), sized for `profile` (default: the training device's); a
+        profile that neither file knows is a SpaceError naming the known ones."""
         profile = profile or default_profile(device_for_training())
-        space, spec = load_files(model, space_file, objective_file, profile=profile)
+        if files is None:
+            files = load_files(model, space_file, objective_file, profile=profile)
+        else:
+            files.check_profile(profile)
+        space, spec = files.space, files.objective
         lacking = [h for h in spec.score.horizons or () if h not in data.horizons]
         if lacking:
             raise HarnessError(
-                f"{project_file('objectives', model, objective_file)}: score.horizons: "
+                f"{files.objective_text.source}: score.horizons: "
                 f"{', '.join(map(str, lacking))} not in the data, whose horizons are "
                 f"{', '.join(map(str, data.horizons))} (its label_* columns); name those, or "
                 "leave the key out for all of them"
@@ -79,6 +86,7 @@ class Recipe:
             data=data,
             caps=caps or Caps(),
             profile=profile,
+            files=files,
         )
 
     def __getstate__(self) -> dict[str, Any]:

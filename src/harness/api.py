@@ -1,0 +1,460 @@
+"""The Python API: what the command line does, callable from a notebook with one import.
+
+    import harness
+    harness.search("nhits", trials=8)            # -> SearchResult: study name, best trial
+    harness.finalize()                            # -> FinalizeReport: the exported models
+    harness.predict(split="val")                  # -> PredictReport: the files written
+    harness.load_predictor("results", "nhits")    # a finalized model as a function of bars
+
+Each function takes the command's options as keyword arguments, with the command's defaults,
+and raises ``HarnessError`` (a clear message) where the command exits 2. `say` receives the
+lines the command prints (default: none). Every import is made inside the functions, so
+``import harness`` stays fast and loading a model loads no Optuna and no Lightning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from harness.config import Caps, ProfileChoice
+    from harness.data import Phase1Data
+    from harness.data.demo import DemoInfo
+    from harness.finalize import FinalizeReport
+    from harness.predict import PredictReport
+    from harness.search import Prepared
+    from harness.training import FitResult, Recipe
+
+Say = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+@contextmanager
+def _as_is(_what: str) -> Iterator[None]:
+    yield
+
+
+class Display(Protocol):
+    """What watches a search: its trials as they finish, the study about once a second."""
+
+    def __enter__(self) -> Display: ...
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    def trial_done(self, trial: FrozenTrial) -> None: ...
+    def tick(self, trials: list[FrozenTrial]) -> None: ...
+    def summary(self, trials: Sequence[FrozenTrial]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    study: str
+    storage: str
+    finished: int  # finished trials the study holds now
+    best_trial: int | None  # None: no complete trial yet
+    best_score: float | None
+
+
+@dataclass(frozen=True)
+class StudyChoice:
+    """One model's study and the recipe that retrains its trials: the space and objective the
+    study recorded, at the profile it recorded."""
+
+    model: str
+    study: str
+    recipe: Recipe
+
+
+def caps(epochs: int | None = None, max_batches: int | None = None) -> Caps:
+    from harness.config import Caps
+
+    return Caps(epochs=epochs, max_batches=max_batches)
+
+
+def models_of(model: str) -> tuple[str, ...]:
+    """`all` -> every model; a name -> itself (the command line has checked it)."""
+    return MODEL_NAMES if model == "all" else (model,)
+
+
+def choose_profile(
+    profile: str | None,
+    models: Sequence[str],
+    *,
+    space: Path | None = None,
+    objective: Path | None = None,
+) -> ProfileChoice:
+    """The profile of `train` and `search` (`profile`, else the training device's), checked to
+    be known by each model's files; its `line` says which, and why."""
+    from harness import config
+    from harness.devices import device_for_training
+
+    choice = config.choose_profile(profile, device_for_training())
+    for model in models:
+        config.load_files(model, space, objective, profile=choice.name)
+    return choice
+
+
+def train(
+    model: str,
+    *,
+    data: Path | None = None,
+    profile: str | None = None,
+    epochs: int | None = None,
+    max_batches: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    log: Path | None = None,
+    say: Say = _quiet,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    progress: bool = False,
+) -> FitResult:
+    """Train `model`'s default config (its space's `fixed:` at the profile, then `overrides`);
+    each epoch's entry goes to the log file (default results/train/{model}_training.log) and
+    to `on_epoch`."""
+    from harness.data import load_dataset
+    from harness.training import EpochLog, Recipe
+
+    chosen = profile or choose_profile(None, [model]).name
+    loaded = load_dataset(data, say=say)
+    recipe = Recipe.load(model, loaded, profile=chosen, caps=caps(epochs, max_batches))
+    run = recipe.default_run(overrides)
+    prepared = recipe.prepared(run)
+    log = log or Path("results/train") / f"{model}_training.log"
+    say(
+        f"training {model} on {len(prepared.train)} windows, validating on "
+        f"{len(prepared.val)} ({prepared.device}); log: {log}"
+    )
+    with EpochLog(log, run) as write:
+
+        def report(entry: dict[str, Any]) -> None:
+            write(entry)
+            if on_epoch is not None:
+                on_epoch(entry)
+
+        return recipe.train(run, seed=seed, report=report, progress=progress)
+
+
+def search(
+    model: str,
+    *,
+    trials: int = 50,
+    data: Path | None = None,
+    storage: str = DEFAULT_STORAGE,
+    study: str | None = None,
+    jobs: int = 1,
+    timeout: float | None = None,
+    seed: int = 0,
+    profile: str | None = None,
+    epochs: int | None = None,
+    max_batches: int | None = None,
+    space: Path | None = None,
+    objective: Path | None = None,
+    artifacts: Path | None = None,
+    say: Say = _quiet,
+    working: Callable[[str], AbstractContextManager[None]] = _as_is,
+    display: Callable[[str, int], Display] | None = None,
+) -> SearchResult:
+    """Run `model`'s study until it holds `trials` finished trials (a rerun resumes it).
+
+    Before the first trial, `say` hears the time and memory estimate (measured while
+    `working(...)` is entered); `display(study, target)` watches the trials, if given."""
+    from harness.search import SearchRequest, prepare_search, run_search
+    from harness.storage import best_trial, n_finished
+
+    chosen = profile or choose_profile(None, [model], space=space, objective=objective).name
+    request = SearchRequest(
+        model=model,
+        trials=trials,
+        space_file=space,
+        objective_file=objective,
+        data=data,
+        storage=storage,
+        study=study,
+        jobs=jobs,
+        timeout=timeout,
+        seed=seed,
+        caps=caps(epochs, max_batches),
+        artifacts=artifacts,
+        profile=chosen,
+    )
+    prepared = prepare_search(request, say=say)
+    _say_estimate(prepared, trials=trials - prepared.finished, say=say, working=working)
+    if display is None:
+        found = run_search(prepared)
+    else:
+        with display(prepared.study_name, trials) as shown:
+            found = run_search(prepared, on_trial=shown.trial_done, on_tick=shown.tick)
+        shown.summary(found)
+    best = best_trial(_load(storage, prepared.study_name, model))
+    return SearchResult(
+        study=prepared.study_name,
+        storage=storage,
+        finished=n_finished(found),
+        best_trial=None if best is None else best.number,
+        best_score=None if best is None else best.value,
+    )
+
+
+def _say_estimate(
+    prepared: Prepared,
+    *,
+    trials: int,
+    say: Say,
+    working: Callable[[str], AbstractContextManager[None]],
+) -> None:
+    """Time and memory, said before a search's first trial; nothing when no trial is left."""
+    if trials < 1:
+        return
+    import torch
+
+    from harness.search import estimate
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    jobs = prepared.request.jobs
+    with working("estimating time and memory: timing training batches of the default config"):
+        found = estimate(prepared.recipe, jobs=jobs, gpus=gpus, seed=prepared.request.seed)
+    for line in found.lines(trials=trials, parallel=min(jobs, gpus) if gpus else 1):
+        say(line)
+
+
+def resolve_studies(
+    models: Sequence[str],
+    data: Phase1Data,
+    storage: str,
+    *,
+    study: str | None = None,
+    epochs: int | None = None,
+    max_batches: int | None = None,
+    space: Path | None = None,
+    objective: Path | None = None,
+    say: Say = _quiet,
+) -> list[StudyChoice]:
+    """Each model's study (`study`, else the one of its default name on this dataset, at any
+    profile) and the recipe its trials retrain with: the profile, space and objective the study
+    recorded, whatever this machine's device or today's files; `say` hears the profile line.
+    A model whose study does not exist keeps the device's profile and the project's files:
+    finalize then says the study is missing."""
+    from harness import config
+    from harness.devices import device_for_training
+    from harness.storage import (
+        default_study_name,
+        find_study,
+        open_storage,
+        recorded_profile,
+        study_files,
+    )
+    from harness.training import Recipe
+
+    if study and len(models) > 1:
+        raise HarnessError("--study names one study: give it with one --model, not 'all'")
+    device = config.choose_profile(None, device_for_training())
+    backend = open_storage(storage)
+    names = {
+        m: study or find_study(backend, m, data, default=default_study_name(m, data, device.name))
+        for m in models
+    }
+    recorded = {m: (names[m], recorded_profile(backend, names[m])) for m in models}
+    say(config.recorded_choice(recorded, device).line)
+    found = []
+    for m in models:
+        profile = recorded[m][1]
+        files = (
+            None
+            if profile is None
+            else study_files(
+                backend, names[m], m, space_file=space, objective_file=objective, say=say
+            )
+        )
+        recipe = Recipe.load(
+            m,
+            data,
+            profile=profile or device.name,
+            space_file=space,
+            objective_file=objective,
+            caps=caps(epochs, max_batches),
+            files=files,
+        )
+        found.append(StudyChoice(model=m, study=names[m], recipe=recipe))
+    return found
+
+
+def finalize(
+    model: str = "all",
+    *,
+    data: Path | None = None,
+    storage: str = DEFAULT_STORAGE,
+    study: str | None = None,
+    out: Path = Path("results"),
+    seeds: int = 1,
+    epochs: int | None = None,
+    max_batches: int | None = None,
+    artifacts: Path | None = None,
+    pbo_blocks: int = DEFAULT_BLOCKS,
+    space: Path | None = None,
+    objective: Path | None = None,
+    say: Say = _quiet,
+) -> FinalizeReport:
+    """Retrain each model's best trial as its study searched it, export the files Phase 3
+    reads into `out`, and write the comparison report. Raises FinalizeError, after exporting
+    the rest, when a model fails."""
+    from harness.data import load_dataset
+    from harness.finalize import check_out
+    from harness.finalize import finalize as export_all
+
+    notes: list[str] = []  # said after the profile line, which needs the data's studies
+    loaded = load_dataset(data, say=notes.append)
+    check_out(Path(out), loaded)  # a bad --out is named before any storage is opened
+    said: list[str] = []
+    choices = resolve_studies(
+        models_of(model),
+        loaded,
+        storage,
+        study=study,
+        epochs=epochs,
+        max_batches=max_batches,
+        space=space,
+        objective=objective,
+        say=said.append,
+    )
+    for line in [*said[:1], *notes, *said[1:]]:
+        say(line)
+    return export_all(
+        recipes=[c.recipe for c in choices],
+        storage=storage,
+        study_names={c.model: c.study for c in choices},
+        out=Path(out),
+        seeds=seeds,
+        say=say,
+        artifacts=artifacts,
+        pbo_blocks=pbo_blocks,
+    )
+
+
+def overfit(
+    model: str,
+    *,
+    data: Path | None = None,
+    storage: str = DEFAULT_STORAGE,
+    study: str | None = None,
+    artifacts: Path | None = None,
+    blocks: int = DEFAULT_BLOCKS,
+    say: Say = _quiet,
+) -> tuple[str, dict[int, dict[str, Any]]]:
+    """The probability of backtest overfitting of a study's best trial, per horizon, from its
+    trials' stored val predictions: (study name, horizon -> result)."""
+    from harness.data import load_dataset
+    from harness.storage import artifacts_dir, load_study, open_storage, study_overfitting
+
+    loaded = load_dataset(data, say=say)
+    (choice,) = resolve_studies([model], loaded, storage, study=study, say=say)
+    found = study_overfitting(
+        load_study(open_storage(storage), storage, choice.study, model),
+        loaded,
+        directory=artifacts_dir(storage, artifacts),
+        cost_bps=choice.recipe.score.cost_bps,
+        n_blocks=blocks,
+    )
+    return choice.study, found
+
+
+def predict(
+    results: Path = Path("results"),
+    *,
+    model: str = "all",
+    data: Path | None = None,
+    split: str = "val",
+    out: Path | None = None,
+    horizons: Sequence[int] | None = None,
+    say: Say = _quiet,
+) -> PredictReport:
+    """Class probabilities of the models finalized in `results` on a split of `data` (or on
+    every row of new bars: `split="all"`), written as ``predict/{model}_{split}_probs_{h}.npy``
+    and ``predict/{split}_index.parquet`` (or into `out`)."""
+    from harness.predict import write_predictions
+
+    return write_predictions(
+        results=Path(results),
+        data=data,
+        split=split,
+        models=None if model == "all" else [model],
+        out=out,
+        horizons=horizons,
+        say=say,
+    )
+
+
+def _load(storage: str, name: str, model: str) -> Any:
+    from harness.storage import load_study, open_storage
+
+    return load_study(open_storage(storage), storage, name, model)
+
+
+def demo_data(out: Path, *, seed: int = 0, days: int | None = None, say: Say = _quiet) -> DemoInfo:
+    """Write a synthetic Phase 1 dataset into `out`, every file or none."""
+    from harness.data.demo import DEFAULT_DAYS, make_demo
+    from harness.staging import Staging, recover
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out}: is a file; give a folder")
+    # Written into a temp folder inside `out`, then renamed into place: a run stopped half way
+    # leaves no half-written parquet that would read as a (shorter) dataset.
+    recover(out, say=say)  # what a killed run left here
+    staging = Staging(out, "demo")
+    try:
+        info = make_demo(staging.dir, seed=seed, days=days or DEFAULT_DAYS)
+        staging.commit()
+    finally:
+        staging.discard()
+    return info
+
+
+def dashboard(
+    storage: str = DEFAULT_STORAGE,
+    *,
+    port: int = 8080,
+    artifacts: Path | None = None,
+    say: Say = _quiet,
+) -> None:
+    """Serve optuna-dashboard on `storage` and its artifact folder at 127.0.0.1:`port`, in this
+    process, until Ctrl-C or SIGTERM."""
+    from wsgiref.simple_server import make_server
+
+    from optuna.artifacts import FileSystemArtifactStore
+    from optuna_dashboard import wsgi
+
+    from harness import interrupts
+    from harness.storage import artifacts_dir, open_storage
+
+    backend = open_storage(storage)  # a clear error for a bad URL, before the server starts
+    folder = artifacts_dir(storage, artifacts)
+    # a reader makes no folder: without one, the trials' artifact links say they are missing
+    store = FileSystemArtifactStore(folder) if folder is not None and folder.is_dir() else None
+    where = f"; artifacts from {folder}" if store is not None else ""
+    # In this process, not a child: Ctrl-C or SIGTERM stops the one process that listens.
+    server = make_server("127.0.0.1", port, wsgi(backend, artifact_store=store))
+    say(f"optuna-dashboard on http://127.0.0.1:{port}{where} (Ctrl-C stops it)")
+    # Ctrl-C is a request that the loop sees between requests: one raised while wsgiref answers
+    # a request (the open page polls) is caught by wsgiref's handler, which logs a traceback and
+    # serves on, as under optuna_dashboard.run_server. A third Ctrl-C raises at once.
+    server.timeout = 0.5  # seconds handle_request waits for a request: a Ctrl-C's delay
+    try:
+        with contextlib.suppress(KeyboardInterrupt), interrupts.deferred():
+            while not interrupts.requested():
+                server.handle_request()
+    finally:
+        server.server_close()
