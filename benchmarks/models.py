@@ -14,7 +14,7 @@ an Adam step, on random windows already on the device, so the numbers are the mo
 size takes seconds per step on a CPU.
 
 PatchTST encodes each of its F channels with one shared transformer; the model does it in one
-batched pass over B * F series, `models.patchtst.forward_per_channel` in a loop of F passes over
+batched pass over B * F series, `forward_per_channel` in a loop of F passes over
 B series. Both are run in eval mode on the same weights and checked equal before they are timed.
 """
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from harness.config import RunConfig
 from harness.config.space import load_space
@@ -35,12 +36,25 @@ from harness.data import Batch, DataSpec
 from harness.data.demo import make_demo
 from harness.devices import device_for_training
 from harness.models import MODELS
-from harness.models.patchtst import PatchTSTClassifier, forward_per_channel
+from harness.models.patchtst import PatchTSTClassifier
 from harness.training import weighted_loss
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
 SEED_FEATURES = 50
 HORIZONS = (1, 5, 20)
+
+
+def forward_per_channel(
+    model: PatchTSTClassifier, x: Tensor, symbol: Tensor | None = None
+) -> dict[str, Tensor]:
+    """The same network, one channel at a time in a Python loop (a baseline for benchmarks).
+
+    Equal to ``model(x, symbol)`` in eval mode. In train mode BatchNorm ("batch" norm) takes its
+    statistics per call, so the two differ there.
+    """
+    patches = model.patches(x, symbol)  # [B, F, patch_len, P]
+    encoded = [model.encoder(patches[:, f : f + 1]) for f in range(patches.shape[1])]
+    return model.readout(torch.cat(encoded, dim=1))  # F x [B, 1, d_model, P] -> [B, F, d_model, P]
 
 
 def spec_for(n_features: int) -> DataSpec:

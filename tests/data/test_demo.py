@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from harness.data import demo
+from tests import demo_oracle
 
 SMALL_DAYS = 8  # Monday..Wednesday of the next week: has daily breaks and a weekend
 SYMBOLS = ("MES", "MGC")
@@ -24,7 +25,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoInfo:
 
 @pytest.fixture(scope="module")
 def combined(small: demo.DemoInfo) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    return demo.read_demo(small.out)
+    return demo_oracle.read_demo(small.out)
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -305,9 +306,9 @@ def test_planted_signal_is_learnable(tmp_path: Path) -> None:
     # below the means, so they fail only if the signal is lost, not by chance.
     signal = demo.make_demo(tmp_path / "signal", seed=11, days=20)
     null = demo.make_demo(tmp_path / "null", seed=11, days=20, signal=0.0)
-    oracle = demo.oracle_macro_f1(signal.out)
-    majority = demo.majority_macro_f1(signal.out)
-    no_signal = demo.oracle_macro_f1(null.out)
+    oracle = demo_oracle.oracle_macro_f1(signal.out)
+    majority = demo_oracle.majority_macro_f1(signal.out)
+    no_signal = demo_oracle.oracle_macro_f1(null.out)
     for h in demo.HORIZONS:
         assert oracle[h] - majority[h] > 0.12, (h, oracle, majority)
         assert oracle[h] - no_signal[h] > 0.07, (h, oracle, no_signal)
@@ -326,8 +327,8 @@ def test_label_classes_are_balanced_enough(
 
 def test_oracle_accepts_a_frame(combined: tuple[pd.DataFrame, dict[str, np.ndarray]]) -> None:
     frame, splits = combined
-    scores = demo.oracle_macro_f1(frame, splits)
+    scores = demo_oracle.oracle_macro_f1(frame, splits)
     assert set(scores) == set(demo.HORIZONS)
     assert all(0.0 <= v <= 1.0 for v in scores.values())
     with pytest.raises(ValueError, match="splits"):
-        demo.oracle_macro_f1(frame)
+        demo_oracle.oracle_macro_f1(frame)

@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from benchmarks.models import forward_per_channel
 from harness.config import RunConfig
 from harness.config.space import load_space
 from harness.data.spec import N_CLASSES, DataSpec, logits_key
 from harness.models import MODELS, SymbolScaler, model_config
 from harness.models.nhits import POOLING_PRESETS
-from harness.models.patchtst import forward_per_channel
 from tests.conftest import TINY
 
 SEARCH_SPACES = Path(__file__).parents[2] / "search_spaces"

@@ -13,10 +13,10 @@ import torch
 
 from harness.config import Budget, ScoreConfig, TrainConfig
 from harness.data import PreparedData, load_phase1, prepare
-from harness.data.demo import oracle_predictions, read_demo
 from harness.metrics import PSR, SHARPE, combine_score
 from harness.training import FitResult, Phase2Module, fit
 from tests.conftest import SEQ_LEN, tiny_frames, tiny_splits, write_dataset
+from tests.demo_oracle import oracle_predictions, read_demo
 from tests.training.conftest import tiny_run
 
 BUDGET = Budget(max_epochs=2, patience=2, batches_per_epoch=3, train_eval_rows=64)

@@ -8,7 +8,7 @@ Time-Series Forecasting against Distribution Shift". ICLR 2022.
 Each of the F features is one univariate series: RevIN-normalized over the window (normalization
 only: there is no forecast to denormalize), cut into patches, embedded and encoded by one shared
 transformer (neuralforecast's ``TSTiEncoder``). Channel independence is one batched pass over
-B * F series (``TSTiEncoder`` reshapes to [B * F, patches, d_model]); ``forward_per_channel`` runs
+B * F series (``TSTiEncoder`` reshapes to [B * F, patches, d_model]); ``benchmarks/models.py`` runs
 the same weights one channel at a time, for benchmarks and to test that the two agree.
 
 Each channel's encoded patches are averaged ("mean", the default) or kept in order side by side
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from harness.data.spec import DataSpec
@@ -150,19 +149,6 @@ class PatchTSTClassifier(nn.Module):
     def forward(self, x: Tensor, symbol: Tensor | None = None) -> dict[str, Tensor]:
         # TSTiEncoder runs all channels at once as [B * F, P, d_model].
         return self.readout(self.encoder(self.patches(x, symbol)))  # [B, F, d_model, P] -> logits
-
-
-def forward_per_channel(
-    model: PatchTSTClassifier, x: Tensor, symbol: Tensor | None = None
-) -> dict[str, Tensor]:
-    """The same network, one channel at a time in a Python loop (a baseline for benchmarks).
-
-    Equal to ``model(x, symbol)`` in eval mode. In train mode BatchNorm ("batch" norm) takes its
-    statistics per call, so the two differ there.
-    """
-    patches = model.patches(x, symbol)  # [B, F, patch_len, P]
-    encoded = [model.encoder(patches[:, f : f + 1]) for f in range(patches.shape[1])]
-    return model.readout(torch.cat(encoded, dim=1))  # F x [B, 1, d_model, P] -> [B, F, d_model, P]
 
 
 def build(config: Config, spec: DataSpec) -> PatchTSTClassifier:
