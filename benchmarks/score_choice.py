@@ -136,7 +136,7 @@ def run_trials(
         )
         return result.score
 
-    spec = recipe.spec
+    spec = recipe.objective
     sampler = spec.make_sampler(seed) if prune else optuna.samplers.RandomSampler(seed=seed)
     pruner = spec.make_pruner(recipe.budget) if prune else optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
@@ -247,8 +247,8 @@ def main() -> None:
     if args.mode == "replay":
         recipe = Recipe.load(args.model, searched, space_file=args.space)
         # Every epoch of every trial runs: each rule picks its own epochs afterwards.
-        budget = recipe.spec.budget_for(searched)
-        recipe.spec = recipe.spec.model_copy(
+        budget = recipe.objective.budget_for(searched)
+        recipe.objective = recipe.objective.model_copy(
             update={"demo_budget": budget.model_copy(update={"patience": budget.max_epochs})}
         )
         records = run_trials(recipe, rows, trials=args.trials, seed=args.seed, prune=False)
@@ -257,8 +257,8 @@ def main() -> None:
     else:
         for name, rule in rules.items():
             recipe = Recipe.load(args.model, searched, space_file=args.space)
-            score = ScoreConfig(**{**recipe.spec.score.model_dump(), **rule})
-            recipe.spec = recipe.spec.model_copy(update={"score": score})
+            score = ScoreConfig(**{**recipe.objective.score.model_dump(), **rule})
+            recipe.objective = recipe.objective.model_copy(update={"score": score})
             records = run_trials(recipe, rows, trials=args.trials, seed=args.seed, prune=True)
             records_by_rule[name] = records
             results[name] = judge(records, rule, replay=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from optuna.trial import TrialState
 
-from harness.search.run import SearchRequest, prepare_search, run_search
+from harness.search.workers import SearchRequest, plan_search, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def run(model: str, trials: int, *, seed: int, jobs: int, objective: Path, folde
         seed=seed,
         profile="cpu",
     )
-    prepared = prepare_search(request, say=lambda _: None)
+    prepared = plan_search(request, say=lambda _: None)
     start = time.perf_counter()
     done = run_search(prepared)
     wall = time.perf_counter() - start

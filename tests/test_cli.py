@@ -365,7 +365,7 @@ def _as_on_a_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     cpu = torch.device("cpu")
-    for where in ("harness.devices", "harness.search.run", "harness.training.recipe"):
+    for where in ("harness.devices", "harness.search.workers", "harness.training.recipe"):
         monkeypatch.setattr(f"{where}.device_for_training", lambda: cpu)
 
 

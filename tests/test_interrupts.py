@@ -14,7 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness import interrupts
-from harness.search.run import StopFlag, _one_trial
+from harness.search.workers import StopFlag, _one_trial
 
 
 def ctrl_c() -> None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from harness.data.demo import DemoInfo
     from harness.finalize import FinalizeReport
     from harness.predict import PredictReport
-    from harness.search import Prepared
+    from harness.search import SearchPlan
     from harness.training import FitResult, Recipe
 
 Say = Callable[[str], None]
@@ -172,7 +172,7 @@ def search(
 
     Before the first trial, `say` hears the time and memory estimate (measured while
     `working(...)` is entered); `display(study, target)` watches the trials, if given."""
-    from harness.search import SearchRequest, prepare_search, run_search
+    from harness.search import SearchRequest, plan_search, run_search
     from harness.storage import best_trial, n_finished
 
     chosen = profile or choose_profile(None, [model], space=space, objective=objective).name
@@ -191,7 +191,7 @@ def search(
         artifacts=artifacts,
         profile=chosen,
     )
-    prepared = prepare_search(request, say=say)
+    prepared = plan_search(request, say=say)
     _say_estimate(prepared, trials=trials - prepared.finished, say=say, working=working)
     if display is None:
         found = run_search(prepared)
@@ -210,7 +210,7 @@ def search(
 
 
 def _say_estimate(
-    prepared: Prepared,
+    prepared: SearchPlan,
     *,
     trials: int,
     say: Say,

@@ -11,7 +11,7 @@ import torch
 
 from harness.config import SpaceError, choose_profile, recorded_choice
 from harness.data import load_phase1
-from harness.search.run import expected_attrs, placement, visible_gpus
+from harness.search.workers import expected_attrs, placement, visible_gpus
 from harness.storage import (
     StudyMismatch,
     StudyNotFound,

@@ -8,7 +8,7 @@ import pytest
 from harness.data import load_phase1
 from harness.data.demo import make_demo
 from harness.finalize import FinalizeError, FinalizeReport
-from harness.search import SearchRequest, prepare_search, run_search
+from harness.search import SearchRequest, plan_search, run_search
 from harness.storage import open_storage
 from tests.finalize.support import CAPS, MODELS, PROFILE, Searched, dead_pid
 
@@ -21,7 +21,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
     storage = f"sqlite:///{root}/studies.db"
     names = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("harness.search.run.load_dataset", lambda _path, say=print: data)
+        patch.setattr("harness.search.workers.load_dataset", lambda _path, say=print: data)
         for model in MODELS:
             request = SearchRequest(
                 model=model,
@@ -30,7 +30,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
                 caps=CAPS,
                 profile=PROFILE,
             )
-            prepared = prepare_search(request, say=lambda _: None)
+            prepared = plan_search(request, say=lambda _: None)
             run_search(prepared)
             names[model] = prepared.study_name
     return Searched(data=data, storage=storage, study_names=names)

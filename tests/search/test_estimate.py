@@ -38,7 +38,7 @@ SPACE = {
 def recipe(root: Path) -> Recipe:
     return Recipe(
         space=SearchSpace.model_validate(SPACE),
-        spec=ObjectiveSpec.model_validate({"model": "nhits", "budget": BUDGET}),
+        objective=ObjectiveSpec.model_validate({"model": "nhits", "budget": BUDGET}),
         data=load_phase1(root),
     )
 

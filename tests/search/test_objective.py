@@ -15,7 +15,7 @@ from optuna_dashboard import get_note
 from harness.config import ObjectiveSpec, SearchSpace
 from harness.data import load_phase1
 from harness.search import Objective
-from harness.search.run import expected_attrs
+from harness.search.workers import expected_attrs
 from harness.storage import StudyMismatch, WorkerWarning
 from harness.storage.attrs import (
     ATTR_LIMIT,
@@ -68,14 +68,14 @@ def recipe(root: Path, **objective: Any) -> Recipe:
     spec = ObjectiveSpec.model_validate(
         {"model": "nhits", "budget": BUDGET, "pruner": {"type": "none"}, **objective}
     )
-    return Recipe(space=SearchSpace.model_validate(SPACE), spec=spec, data=load_phase1(root))
+    return Recipe(space=SearchSpace.model_validate(SPACE), objective=spec, data=load_phase1(root))
 
 
 def optimize(r: Recipe, trials: int, *, enqueue: dict[str, Any] | None = None) -> optuna.Study:
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=r.spec.make_pruner(r.budget),
+        pruner=r.objective.make_pruner(r.budget),
     )
     if enqueue:
         study.enqueue_trial(enqueue)

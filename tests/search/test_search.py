@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness import MODEL_NAMES
 from harness.config import Caps
 from harness.errors import HarnessError
-from harness.search import SearchRequest, prepare_search, run_search
+from harness.search import SearchRequest, plan_search, run_search
 from harness.training import Recipe
 from tests.search.test_objective import ATTRS
 from tests.test_cli import TINY_OBJECTIVE, TINY_SPACE
@@ -48,7 +48,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_a_search_completes_and_its_trials_keep_what_they_ran(tmp_path: Path, model: str) -> None:
     req = request(tmp_path, model, trials=2)
-    prepared = prepare_search(req, say=lambda _: None)
+    prepared = plan_search(req, say=lambda _: None)
     seen = []
     trials = run_search(prepared, on_trial=seen.append)
 
@@ -76,7 +76,7 @@ def test_running_again_finishes_the_rest_and_loses_nothing(
 
     def search(trials: int) -> list[FrozenTrial]:
         tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
-        return run_search(prepare_search(request(tmp_path, "nhits", trials, **tiny), say=print))
+        return run_search(plan_search(request(tmp_path, "nhits", trials, **tiny), say=print))
 
     first = search(2)
     trials = search(3)
@@ -87,7 +87,7 @@ def test_running_again_finishes_the_rest_and_loses_nothing(
 
 @pytest.mark.slow
 def test_two_workers_on_sqlite_reach_n_trials_without_lock_failures(tmp_path: Path) -> None:
-    trials = run_search(prepare_search(request(tmp_path, "nhits", 6, jobs=2), say=lambda _: None))
+    trials = run_search(plan_search(request(tmp_path, "nhits", 6, jobs=2), say=lambda _: None))
     states = [t.state for t in trials]
     assert states.count(TrialState.FAIL) == 0
     assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 6
@@ -101,8 +101,8 @@ def test_two_workers_and_a_resume_never_draw_the_same_configuration(
     space.write_text(TINY_SPACE)
     objective.write_text(TINY_OBJECTIVE)  # the random sampler: every trial a start-up trial
     tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
-    run_search(prepare_search(request(tmp_path, "nhits", 4, jobs=2, **tiny), say=print))
-    trials = run_search(prepare_search(request(tmp_path, "nhits", 6, **tiny), say=print))
+    run_search(plan_search(request(tmp_path, "nhits", 4, jobs=2, **tiny), say=print))
+    trials = run_search(plan_search(request(tmp_path, "nhits", 6, **tiny), say=print))
 
     drawn = [t.params["learning_rate"] for t in trials]
     assert len(drawn) == 6 and len(set(drawn)) == 6
@@ -122,7 +122,7 @@ def test_a_worker_that_gives_up_quotes_the_last_failure(
     objective.write_text(TINY_OBJECTIVE)
     tiny = {"data": tiny_dataset, "space_file": space, "objective_file": objective}
     with pytest.raises(HarnessError) as info:
-        run_search(prepare_search(request(tmp_path, "nhits", 9, **tiny), say=print))
+        run_search(plan_search(request(tmp_path, "nhits", 9, **tiny), say=print))
     assert str(info.value) == (
         "worker 0: 5 trials in a row failed; the last one (trial 4) with: "
         "RuntimeError: CUDA error: device-side assert triggered more"
@@ -138,7 +138,7 @@ def test_two_workers_on_postgresql_share_one_study(tmp_path: Path) -> None:
         pytest.skip("no PostgreSQL server (set HARNESS_TEST_POSTGRES=postgresql://...)")
     study = f"pg-{os.getpid()}-{time.time_ns()}"
     trials = run_search(
-        prepare_search(
+        plan_search(
             request(tmp_path, "nhits", 4, jobs=2, storage=url, study=study), say=lambda _: None
         )
     )

@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
+from harness.finalize.command import FinalizeError, FinalizeReport, check_out, finalize
 from harness.finalize.comparison import write_comparison
 from harness.finalize.export import ExportError, ModelExport
-from harness.finalize.run import FinalizeError, FinalizeReport, check_out, finalize
 from harness.finalize.verify import verify_results
 
 __all__ = [

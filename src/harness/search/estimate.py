@@ -38,12 +38,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.config import RunConfig
+from harness.config import Budget, RunConfig, ScoreConfig
 from harness.config.space import CategoricalParam, FloatParam, IntParam, SearchSpace
 from harness.data import Batch, DataSpec, PreparedData
 from harness.devices import device_for_training
 from harness.screen import duration
-from harness.training import eval_batch_size, weighted_loss
+from harness.training import Phase2Module, eval_batch_size, weighted_loss
+from harness.training.fit import build_net
 from harness.training.recipe import Recipe
 
 GIB = 1024**3
@@ -191,25 +192,28 @@ def train_step(
     run: RunConfig, data: PreparedData, *, seed: int = 0
 ) -> tuple[nn.Module, Callable[[Batch], torch.Tensor]]:
     """The network of `run` on the data's device, and one training step on a batch as `fit`
-    takes it: forward (autocast under bf16-mixed), weighted loss, backward, clipping, Adam."""
-    torch.manual_seed(seed)
-    from harness.models import MODELS
-
-    net = MODELS[run.model].build(run.net, data.spec).to(data.device).train()
-    c = run.train
-    optimizer_type = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
-    optimizer = optimizer_type(net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay)
-    horizons = data.spec.horizons
-    alphas = c.alphas(horizons)
+    takes it: the training module's forward, loss and optimizer; autocast under bf16-mixed and
+    gradient clipping as Lightning's precision plugin and `gradient_clip_val` apply them."""
+    net = build_net(run, data, seed=seed)
+    module = Phase2Module(
+        net,
+        data=data,
+        config=run.train,
+        score=ScoreConfig(),  # neither changes a training step
+        budget=Budget(),
+        bars_per_year=data.bars_per_year,
+    )
+    module = module.to(data.device).train()
+    optimizer = module.make_optimizer()
+    clip = run.train.grad_clip
 
     def step(batch: Batch) -> torch.Tensor:
         with _autocast(run, data.device):
-            out = net(batch.x, batch.symbol)
-        loss = weighted_loss(out, batch, horizons=horizons, alphas=alphas, class_weights=None)
+            loss = module.loss(module(batch.x, batch.symbol), batch)
         optimizer.zero_grad(set_to_none=True)
         torch.autograd.backward(loss)
-        if c.grad_clip:
-            nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
+        if clip:
+            nn.utils.clip_grad_norm_(net.parameters(), clip)
         optimizer.step()
         return loss.detach()
 

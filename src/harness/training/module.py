@@ -102,7 +102,7 @@ class Phase2Module(pl.LightningModule):
     def forward(self, x: torch.Tensor, symbol: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.net(x, symbol)
 
-    def _loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+    def loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         return weighted_loss(
             outputs,
             batch,
@@ -112,7 +112,7 @@ class Phase2Module(pl.LightningModule):
         )
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        loss = self._loss(self(batch.x, batch.symbol), batch)
+        loss = self.loss(self(batch.x, batch.symbol), batch)
         if not torch.isfinite(loss):
             raise DivergedError(
                 f"training loss is {loss.item()} at epoch {self.current_epoch}, batch {batch_idx}"
@@ -122,7 +122,7 @@ class Phase2Module(pl.LightningModule):
 
     def validation_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         outputs = self(batch.x, batch.symbol)
-        loss = self._loss(outputs, batch)
+        loss = self.loss(outputs, batch)
         pred = torch.stack([outputs[logits_key(h)].argmax(-1) for h in self.horizons], 1)  # [B, H]
         self._collected.setdefault(dataloader_idx, []).append(
             (batch.rows, pred, float(loss) * len(batch.x), len(batch.x))
@@ -174,12 +174,16 @@ class Phase2Module(pl.LightningModule):
             positions=rows,  # a hole in the split breaks the backtest, as a symbol seam does
         )
 
-    def configure_optimizers(self) -> Any:
+    def make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
         optimizer_type = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
-        optimizer = optimizer_type(
+        return optimizer_type(
             self.net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay
         )
+
+    def configure_optimizers(self) -> Any:
+        c = self.config
+        optimizer = self.make_optimizer()
         schedulers: list[dict[str, Any]] = []
         if c.warmup_batches:
             # Per batch; torch's schedulers chain by multiplying the current rate, so the epoch

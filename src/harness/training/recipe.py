@@ -42,7 +42,7 @@ from harness.training.fit import FitResult, fit
 @dataclass
 class Recipe:
     space: SearchSpace  # sized for the profile (its section merged in)
-    spec: ObjectiveSpec  # its budget: the profile's
+    objective: ObjectiveSpec  # its budget: the profile's
     data: Phase1Data
     caps: Caps = field(default_factory=Caps)
     profile: str = SEED  # what `space` and `spec` were sized for; a study records it
@@ -82,7 +82,7 @@ class Recipe:
             )
         return cls(
             space=space.for_profile(profile),
-            spec=spec.for_profile(profile),
+            objective=spec.for_profile(profile),
             data=data,
             caps=caps or Caps(),
             profile=profile,
@@ -106,11 +106,11 @@ class Recipe:
     @property
     def budget(self) -> Budget:
         """The objective's budget for this profile, under the caps."""
-        return self.spec.budget.capped(self.caps)
+        return self.objective.budget.capped(self.caps)
 
     @property
     def score(self) -> ScoreConfig:
-        return self.spec.score
+        return self.objective.score
 
     def default_run(self, overrides: Mapping[str, Any] | None = None) -> RunConfig:
         """The space's fixed config (the seed's defaults, sized for the profile), then
@@ -205,7 +205,7 @@ class Recipe:
         text = json.dumps(
             {
                 "format": FORMAT_VERSION,
-                "objective": self.spec.model_dump(mode="json"),
+                "objective": self.objective.model_dump(mode="json"),
                 "budget": self.budget.model_dump(mode="json"),
                 "space": self.space.digest(),
             },

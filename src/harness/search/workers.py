@@ -78,7 +78,7 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class SearchPlan:
     request: SearchRequest
     study_name: str
     recipe: Recipe
@@ -86,7 +86,7 @@ class Prepared:
     finished: int = 0  # finished trials the study held before this run
 
 
-def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> Prepared:
+def plan_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> SearchPlan:
     """Everything that can be wrong with a request is found here, before any worker starts."""
     if request.trials < 1:
         raise HarnessError(f"--trials must be >= 1, got {request.trials}")
@@ -127,7 +127,7 @@ def prepare_search(request: SearchRequest, *, say: Callable[[str], None] = print
     else:
         open_artifacts(artifacts)  # a folder that cannot be made is an error now, not per trial
     finished = n_finished(study.get_trials(deepcopy=False))
-    return Prepared(
+    return SearchPlan(
         request=request, study_name=name, recipe=recipe, artifacts=artifacts, finished=finished
     )
 
@@ -168,7 +168,7 @@ def placement(worker: int, gpus: Sequence[str]) -> Placement:
 
 
 def run_search(
-    prepared: Prepared,
+    prepared: SearchPlan,
     *,
     on_trial: Callable[[FrozenTrial], None] | None = None,
     on_tick: Callable[[list[FrozenTrial]], None] | None = None,
@@ -188,7 +188,7 @@ def run_search(
     return watcher.trials()
 
 
-def _spawn_workers(prepared: Prepared) -> None:
+def _spawn_workers(prepared: SearchPlan) -> None:
     jobs = prepared.request.jobs
     ctx = mp.get_context("spawn")
     stop = StopFlag(ctx)  # Ctrl-C here: each worker closes its trial and exits
@@ -269,7 +269,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _work(
-    prepared: Prepared, worker: int, threads: int | None, stop: StopFlag | None = None
+    prepared: SearchPlan, worker: int, threads: int | None, stop: StopFlag | None = None
 ) -> None:
     """One worker: trials until the study is done, the time is up, or trials keep failing."""
     import torch
@@ -291,7 +291,7 @@ def _work(
         raise SystemExit(2) from None
 
 
-def _run_trials(prepared: Prepared, worker: int) -> None:
+def _run_trials(prepared: SearchPlan, worker: int) -> None:
     request = prepared.request
     recipe = prepared.recipe
     objective = Objective(recipe, seed=request.seed, artifacts=prepared.artifacts)
@@ -299,8 +299,8 @@ def _run_trials(prepared: Prepared, worker: int) -> None:
     study = optuna.load_study(
         study_name=prepared.study_name,
         storage=storage,
-        sampler=WorkerSampler(recipe.spec.make_sampler, study_seed=request.seed),
-        pruner=recipe.spec.make_pruner(recipe.budget),
+        sampler=WorkerSampler(recipe.objective.make_sampler, study_seed=request.seed),
+        pruner=recipe.objective.make_pruner(recipe.budget),
     )
     deadline = math.inf if request.timeout is None else time.monotonic() + request.timeout
     fails = 0
@@ -373,7 +373,7 @@ class _Watcher:
 
     def __init__(
         self,
-        prepared: Prepared,
+        prepared: SearchPlan,
         *,
         on_trial: Callable[[FrozenTrial], None] | None,
         on_tick: Callable[[list[FrozenTrial]], None] | None,
