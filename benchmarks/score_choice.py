@@ -124,7 +124,7 @@ def run_trials(
         if prune:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=SCORE))
         result = recipe.train(
-            run, seed=seed_for(seed, trial.number), callbacks=callbacks, report=entries.append
+            run, seed=seed_for(seed, trial.number), callbacks=callbacks, on_epoch=entries.append
         )
         records.append(
             {

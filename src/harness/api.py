@@ -140,12 +140,12 @@ def train(
     )
     with EpochLog(log, run) as write:
 
-        def report(entry: dict[str, Any]) -> None:
+        def done(entry: dict[str, Any]) -> None:
             write(entry)
             if on_epoch is not None:
                 on_epoch(entry)
 
-        return recipe.train(run, seed=seed, report=report, progress=progress)
+        return recipe.train(run, seed=seed, on_epoch=done, progress=progress)
 
 
 def search(

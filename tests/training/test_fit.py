@@ -72,7 +72,7 @@ class Trained:
 
 
 def train(model: str, data: PreparedData, **options: Any) -> FitResult:
-    """A short run of the tiny `model`; `options` go to fit (callbacks, report)."""
+    """A short run of the tiny `model`; `options` go to fit (callbacks, on_epoch)."""
     return fit(
         tiny_run(model),
         data,
@@ -95,7 +95,7 @@ def trained(
     recorder = Recorder()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(cwd)
-        result = train(request.param, demo_data, callbacks=[recorder], report=reported.append)
+        result = train(request.param, demo_data, callbacks=[recorder], on_epoch=reported.append)
         left = sorted(os.listdir(cwd))
     return Trained(request.param, result, reported, recorder, left)
 

@@ -140,7 +140,7 @@ def _train_members(
         say(f"{member}: training (seed {seed}) on {device}")
         log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
         write = _epoch_report(member, recipe.budget.max_epochs, log=log, say=say)
-        result = recipe.train(run, seed=seed, report=write)  # as the search trained the trial
+        result = recipe.train(run, seed=seed, on_epoch=write)  # as the search trained the trial
         log.write(
             f"best epoch {result.best_epoch}: score {result.score:.5f} "
             f"({result.epochs} epochs, {result.seconds:.1f}s)\n"

@@ -64,7 +64,7 @@ class Objective:
                     PyTorchLightningPruningCallback(trial, monitor=SCORE),
                     EpochsPlanned(trial),
                 ],
-                report=epochs.append,
+                on_epoch=epochs.append,
             )
         except optuna.TrialPruned:
             # pruned after validating an epoch whose report (at epoch end) never came

@@ -5,10 +5,10 @@ by a search trial and by a finalize member alike. It calls ``fit``: one Lightnin
 every model, the Trainer set-up, early stopping on the score, the best epoch's weights kept.
 """
 
+from harness.training.epochs import EpochLog, epoch_line, epoch_table_header, epoch_table_row
 from harness.training.fit import EVAL_BATCH, FitResult, eval_batch_size, fit, seed_for
 from harness.training.module import DivergedError, Phase2Module, ValPredictions, weighted_loss
 from harness.training.recipe import Recipe
-from harness.training.report import EpochLog, epoch_line, epoch_table_header, epoch_table_row
 
 __all__ = [
     "EVAL_BATCH",

@@ -70,11 +70,11 @@ class KeepBest(Callback):
             self.val_predictions = module.val_predictions
 
 
-class EpochReport(Callback):
-    """Completes each epoch's history entry (train loss, lr, time) and hands it to `report`."""
+class EpochDone(Callback):
+    """Completes each epoch's history entry (train loss, lr, time) and hands it to `on_epoch`."""
 
-    def __init__(self, report: Callable[[dict[str, Any]], None] | None) -> None:
-        self.report = report
+    def __init__(self, on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
+        self.on_epoch = on_epoch
         self._start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
@@ -89,8 +89,8 @@ class EpochReport(Callback):
         entry[TRAIN_LOSS] = float(trainer.callback_metrics.get(TRAIN_LOSS, float("nan")))
         entry["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         entry["seconds"] = time.perf_counter() - self._start
-        if self.report is not None:
-            self.report(entry)
+        if self.on_epoch is not None:
+            self.on_epoch(entry)
 
 
 def seed_for(study_seed: int, trial_number: int) -> int:
@@ -119,7 +119,7 @@ def fit(
     budget: Budget,
     seed: int,
     callbacks: Sequence[Callback] = (),
-    report: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
 ) -> FitResult:
     """Train `run` on the train rows, score every epoch on val, return the best epoch.
@@ -127,7 +127,7 @@ def fit(
     `budget` bounds everything: epochs, early-stopping patience, train batches per epoch,
     batches per evaluation, and the recent train rows whose metrics each epoch reports (cap it
     with the command line's caps first: ``budget.capped(caps)``). `callbacks` run beside early
-    stopping (a pruning callback, say); `report` gets each epoch's history entry as it ends.
+    stopping (a pruning callback, say); `on_epoch` gets each epoch's history entry as it ends.
     Raises DivergedError when the loss is not finite, and whatever a callback raises.
     """
     if data.seq_len != run.seq_len:
@@ -172,7 +172,7 @@ def fit(
             callbacks=[
                 keep,
                 EarlyStopping(SCORE, mode="max", patience=budget.patience, check_finite=False),
-                EpochReport(report),
+                EpochDone(on_epoch),
                 StopOnCtrlC(),
                 *callbacks,
             ],

@@ -136,7 +136,7 @@ class Recipe:
         *,
         seed: int,
         callbacks: Sequence[Callback] = (),
-        report: Callable[[dict[str, Any]], None] | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
         progress: bool = False,
     ) -> FitResult:
         """Train `run` under this recipe's budget and score: the one way a config is trained."""
@@ -147,7 +147,7 @@ class Recipe:
             budget=self.budget,
             seed=seed,
             callbacks=callbacks,
-            report=report,
+            on_epoch=on_epoch,
             progress=progress,
         )
 
