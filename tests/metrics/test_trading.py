@@ -15,6 +15,7 @@ from harness.metrics import (
     backtest,
     bars_per_year,
     bars_per_year_by_symbol,
+    horizon_score,
     max_drawdown,
     probabilistic_sharpe,
     sharpe_ratio,
@@ -406,8 +407,9 @@ def test_sharpe_with_bars_per_year_by_symbol() -> None:
         assert m["by_symbol"][s]["sharpe"] == pytest.approx(sharpe, rel=1e-12)
     assert m["sharpe"] == pytest.approx((per_symbol["MES"] + per_symbol["MGC"]) / 2, rel=1e-12)
     pooled = backtest(pred, close, symbols, bars_per_year=252.0)
-    assert {k: v for k, v in m.items() if k not in ("sharpe", "by_symbol")} == {
-        k: v for k, v in pooled.items() if k not in ("sharpe", "by_symbol")
+    annualized = ("sharpe", "buy_hold_sharpe", "by_symbol")
+    assert {k: v for k, v in m.items() if k not in annualized} == {
+        k: v for k, v in pooled.items() if k not in annualized
     }
 
 
@@ -544,3 +546,55 @@ def test_daily_annualization_matches_a_business_day_year(vbt: ModuleType) -> Non
     metrics = vectorbt_metrics({"X": pf}, bars_per_year=bpy)
     assert metrics["sharpe"] == pytest.approx(ours["sharpe"], rel=1e-9)
     assert pf.get_returns_acc(year_freq=YEAR).sharpe_ratio() == pytest.approx(ours["sharpe"])
+
+
+# --- the timing term: pays for when a position is held, not for the split's drift ------------
+
+
+def _drifting(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two symbols over n bars each: one rising strongly (+0.2 % a bar), one falling."""
+    rng = np.random.default_rng(seed)
+    up = 0.002 + 0.01 * rng.standard_normal(n)
+    down = -0.002 + 0.01 * rng.standard_normal(n)
+    close = np.r_[100 * np.cumprod(1 + up), 50 * np.cumprod(1 + down)]
+    return close, np.repeat(["UP", "DOWN"], n), np.r_[up, down]
+
+
+@pytest.mark.parametrize("cls", [0, 1, 2], ids=["always-short", "always-flat", "always-long"])
+def test_a_constant_position_gets_the_no_skill_timing_value_in_a_drifting_market(cls: int) -> None:
+    close, symbols, _ = _drifting()
+    holes = np.r_[np.arange(3000), np.arange(3100, 6100)]  # and a hole between the symbols
+    for positions in (None, holes):
+        m = backtest(
+            np.full(close.size, cls), close, symbols, bars_per_year=252.0, positions=positions
+        )
+        assert m["timing_psr"] == pytest.approx(0.5, abs=1e-9)
+        for s in ("UP", "DOWN"):
+            assert m["by_symbol"][s]["timing_psr"] == pytest.approx(0.5, abs=1e-9)
+        term = horizon_score(
+            m | {"macro_f1": 0.0}, sharpe_weight=1.0, f1_weight=0.0, sharpe_term="timing"
+        )
+        assert term == pytest.approx(0.5, abs=1e-9)
+
+
+def test_the_plain_psr_pays_always_long_for_the_drift_and_the_timing_term_does_not() -> None:
+    close, symbols, _ = _drifting()
+    up = symbols == "UP"
+    m = backtest(np.full(int(up.sum()), 2), close[up], symbols[up], bars_per_year=252.0)
+    assert m["psr"] > 0.99  # what a rising validation period pays an always-long rule
+    assert m["timing_psr"] == pytest.approx(0.5, abs=1e-9)
+    assert m["buy_hold_sharpe"] > 2  # reported beside the strategy's, per symbol too
+    assert m["by_symbol"]["UP"]["buy_hold_sharpe"] == pytest.approx(m["buy_hold_sharpe"])
+
+
+def test_real_timing_scores_above_no_skill_on_the_same_rows() -> None:
+    close, symbols, returns = _drifting()
+    rng = np.random.default_rng(1)
+    nxt = np.r_[returns[1:], 0.0]  # the return of the bar after each row's close
+    mean = np.where(symbols == "UP", 0.002, -0.002)
+    right = rng.random(close.size) < 0.6  # right 60 % of the time about the next excess return
+    pred = np.where((nxt > mean) == right, LONG, SHORT)
+    m = backtest(pred, close, symbols, bars_per_year=252.0)
+    assert m["timing_psr"] > 0.9
+    wrong = backtest(2 - pred, close, symbols, bars_per_year=252.0)  # the opposite timing
+    assert wrong["timing_psr"] < 0.1

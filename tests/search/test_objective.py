@@ -134,7 +134,7 @@ def test_a_trial_and_the_study_carry_notes_that_show_the_numbers(tiny_dataset: P
             assert f"{t.user_attrs[horizon_attr(VAL_MACRO_F1, h)]:.4f}" in row
     study_text = get_note(study)
     assert f"**Best trial: {best.number}**" in study_text
-    assert "mean over horizons 1, 5 of 0.1 * PSR" in study_text
+    assert "mean over horizons 1, 5 of 0.1 * timing PSR" in study_text
 
 
 def get_note_of(study: optuna.Study, t: optuna.trial.FrozenTrial) -> str:
@@ -229,7 +229,7 @@ def test_a_study_names_its_metric_and_states_score_budget_and_data(tiny_dataset:
     describe_study(study, score=r.score, budget=r.budget, data=r.data)
     assert study.metric_names == [METRIC_NAME]
     attrs = study.user_attrs
-    assert attrs["score"].startswith("mean over horizons 1, 5 of 0.1 * PSR")
+    assert attrs["score"].startswith("mean over horizons 1, 5 of 0.1 * timing PSR")
     assert "max_epochs 2, patience 2, batches_per_epoch 2" in attrs["budget"]
     assert attrs["data"].startswith(f"{len(r.data.frame)} rows (")
     assert "symbols MES, MGC, 2024-01-01 00:00:00 to " in attrs["data"]

@@ -13,7 +13,7 @@ import torch
 
 from harness.config import Budget, ScoreConfig, TrainConfig
 from harness.data import PreparedData, load_phase1, prepare
-from harness.metrics import PSR, SHARPE, combine_score
+from harness.metrics import PSR, SHARPE, TIMING_PSR, combine_score
 from harness.training import FitResult, Phase2Module, fit
 from tests.conftest import SEQ_LEN, tiny_frames, tiny_splits, write_dataset
 from tests.demo_oracle import oracle_predictions, read_demo
@@ -38,14 +38,15 @@ def test_the_same_bar_returns_score_the_same_on_5_minute_and_daily_bars(tmp_path
     minutes, days = stamped(tmp_path / "5min", "5min"), stamped(tmp_path / "daily", "D")
     assert days.bars_per_year["MES"] == pytest.approx(365.25)
     assert minutes.bars_per_year["MES"] == pytest.approx(365.25 * 288)
-    score = ScoreConfig()  # the default: the PSR term
-    assert score.sharpe_term == "psr"
+    score = ScoreConfig()  # the default: the timing PSR term
+    assert score.sharpe_term == "timing"
     a, b = trained(minutes, score), trained(days, score)
     np.testing.assert_array_equal(a.val_predictions.classes, b.val_predictions.classes)
     assert a.best_epoch == b.best_epoch
     assert a.score == b.score
     for h in minutes.spec.horizons:
         assert a.best["val"][h][PSR] == b.best["val"][h][PSR]
+        assert a.best["val"][h][TIMING_PSR] == b.best["val"][h][TIMING_PSR]
     # The premise: annualized, the same returns give Sharpe ratios sqrt(288) apart, and a score
     # made of them would mean something else on each bar length.
     h = minutes.spec.horizons[0]

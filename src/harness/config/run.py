@@ -123,18 +123,19 @@ class ScoreConfig(Strict):
     """How the per-epoch validation metrics become the one score (objective YAML `score:`).
 
     Per horizon ``sharpe_weight * S + f1_weight * val macro-F1``, reduced over `horizons`.
-    S is the `sharpe_term` (``metrics.combine_score``): ``"psr"`` (the default), the
-    probabilistic Sharpe ratio of the val bar returns, P[true Sharpe > 0] in [0, 1], on
-    macro-F1's scale and free of the bar length, so one weight means the same on 5-minute and
-    on daily bars; or ``"annualized"``, the annualized Sharpe ratio, which grows with
-    sqrt(bars per year) (tens on 5-minute bars) and needs a weight sized for each bar length.
+    S is the `sharpe_term` (``metrics.combine_score``): ``"timing"`` (the default), the
+    probabilistic Sharpe ratio of the timing returns (position x bar return in excess of the
+    symbol's mean over val), in [0, 1] on macro-F1's scale, free of the bar length, and 0.5 for
+    any constant position, so the validation period's drift pays nothing; ``"psr"``, the same
+    probability of the strategy's own returns, which pays an always-long rule in a rising
+    market; or ``"annualized"``, the annualized Sharpe ratio, which grows with sqrt(bars per
+    year) and needs a weight sized for each bar length.
     """
 
-    # 0.1: a surely real edge (PSR 1) over a surely losing one (PSR 0) is worth 0.1 of
-    # macro-F1; larger weights ranked trials worse on held-out val halves (README, "The score")
+    # 0.1: surely good timing (1) over surely bad timing (0) is worth 0.1 of macro-F1
     sharpe_weight: float = 0.1
     f1_weight: float = 1.0
-    sharpe_term: SharpeTerm = "psr"
+    sharpe_term: SharpeTerm = "timing"
     horizons: tuple[int, ...] | None = Field(default=None, strict=False)  # None: the data's
     reduce: Reduce = "mean"  # over the horizons
     cost_bps: float = Field(default=1.0, ge=0)  # per side, in the backtest

@@ -25,11 +25,13 @@ from harness.data import Phase1Data
 from harness.finalize.report import RELIABILITY, figure_html, html_page
 from harness.metrics import (
     BRIER,
+    BUY_HOLD_SHARPE,
     LOG_LOSS,
     MACRO_F1,
     MAX_DRAWDOWN,
     PSR,
     SHARPE,
+    TIMING_PSR,
     strategy_returns,
 )
 from harness.modelfile import layout
@@ -149,10 +151,11 @@ def _markdown(
         "below), each trial stopped at its best validation epoch: chosen on validation, they "
         "are optimistic. Read them beside the deflated Sharpe and the PBO.",
         "",
-        "| model | N trials | horizon | accuracy | macro-F1 | Sharpe | PSR | max DD "
+        "| model | N trials | horizon | accuracy | macro-F1 | Sharpe | buy & hold Sharpe "
+        "| timing PSR | PSR | max DD "
         "| deflated Sharpe | PBO | trades | train F1 | train/val gap | train time (s) "
         "| inference (windows/s) | parameters |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for model, r in reports.items():
         for h in horizons:
@@ -160,7 +163,9 @@ def _markdown(
             val, train = m["val"], m["train"]
             lines.append(
                 f"| {model} | {_n_trials(r)} | {h} | {_f(val['accuracy'])} "
-                f"| {_f(val[MACRO_F1])} | {_f(val[SHARPE], '.2f')} | {_f(val.get(PSR))} "
+                f"| {_f(val[MACRO_F1])} | {_f(val[SHARPE], '.2f')} "
+                f"| {_f(val.get(BUY_HOLD_SHARPE), '.2f')} | {_f(val.get(TIMING_PSR))} "
+                f"| {_f(val.get(PSR))} "
                 f"| {_f(val[MAX_DRAWDOWN], '.1%')} | {_f(m['deflated_sharpe'])} "
                 f"| {_f(m.get('pbo'), '.2f')} | {val['n_trades']} | {_f(train[MACRO_F1])} "
                 f"| {_f(m['train_val_gap'], '.1%')} | {_f(r['training']['seconds'], '.0f')} "
@@ -168,9 +173,13 @@ def _markdown(
             )
     lines += [
         "",
-        "Sharpe: annualized per symbol, the mean of the symbols'. PSR: the probabilistic Sharpe "
-        "ratio of the bar returns, P[true Sharpe > 0], the score's Sharpe term (the same at "
-        "every bar length). Deflated Sharpe: the probability that the val Sharpe beats the best "
+        "Sharpe: annualized per symbol, the mean of the symbols'; buy & hold Sharpe: the same of "
+        "holding each symbol over the same rows, the bar a strategy's Sharpe is read against. "
+        "Timing PSR: the probabilistic Sharpe ratio of the position times the bar return in "
+        "excess of its symbol's mean over the rows, the score's trading term by default: 0.5 "
+        "for any constant position, so it pays for timing, not for the period's drift. PSR: "
+        "the same probability of the strategy's own bar returns, P[true Sharpe > 0]. "
+        "Deflated Sharpe: the probability that the val Sharpe beats the best "
         "of N skill-less trials (Bailey and López de Prado, 2014); N counts every finished "
         "trial, not independent ones, so it deflates on the strict side. PBO: probability of "
         "backtest overfitting (Bailey, Borwein, López de Prado and Zhu, 2017): how often the "

@@ -29,7 +29,9 @@ from harness.metrics import (
     BarsPerYear,
     calibration_metrics,
     classification_metrics,
+    merge_timing,
     reliability_bins,
+    timing_metrics,
     vectorbt_metrics,
     vectorbt_portfolios,
 )
@@ -87,7 +89,10 @@ def score_split(
         metrics[h] = {
             **classification_metrics(labels[:, k], pred),
             **calibration_metrics(labels[:, k], probs[h]),  # log_loss, brier: lower is better
-            **vectorbt_metrics(pfs, bars_per_year=bars_per_year),
+            **merge_timing(
+                vectorbt_metrics(pfs, bars_per_year=bars_per_year),
+                timing_metrics(pred, close, symbols, bars_per_year=bars_per_year, positions=rows),
+            ),
             RELIABILITY: reliability_bins(labels[:, k], probs[h]),
         }
         portfolios[h] = pfs

@@ -29,6 +29,14 @@ bars-per-year figure, the all-symbol value is the Sharpe of the combined series;
 per symbol, each symbol is annualized with its own and the all-symbol value is the mean of the
 per-symbol annualized Sharpes."""
 PSR = "psr"  # probabilistic Sharpe ratio in [0, 1], per bar: P[true Sharpe > 0]
+TIMING_PSR = "timing_psr"
+"""The PSR of what the position's timing earned: the position held over each bar times the bar's
+return in excess of its symbol's mean bar return over the split's rows, gross of costs. Holding
+any constant position (always long, short or flat) earns nothing in excess of the drift, so it
+gets 0.5, the no-skill value, in a rising market as in a falling one."""
+BUY_HOLD_SHARPE = "buy_hold_sharpe"
+"""Annualized Sharpe of holding the symbol long over the same rows, gross of costs: the bar any
+strategy Sharpe is read against (all symbols: the mean of the symbols', as for SHARPE)."""
 MAX_DRAWDOWN = "max_drawdown"  # positive fraction of the running peak (0.2 = 20 % down)
 TOTAL_RETURN = "total_return"
 N_TRADES = "n_trades"

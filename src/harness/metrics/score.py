@@ -3,13 +3,16 @@
 ``evaluate_split`` is the one function behind both the per-epoch validation report and the
 exported metrics; ``combine_score`` turns its result into the score (DESIGN.md section 5).
 
-The score's Sharpe term (`sharpe_term`) is either
+The score's Sharpe term (`sharpe_term`) is one of
 
-- ``"psr"``: the probabilistic Sharpe ratio of the horizon's bar returns (``trading.
-  probabilistic_sharpe``, Bailey and López de Prado 2012), a probability in [0, 1] on macro-F1's
-  scale that means the same at every bar spacing: the same bar returns score the same whether
-  the bars are 5 minutes or a day long. The term to select models by, and the default of the
-  objective's score (``training.ScoreConfig``).
+- ``"timing"``: the probabilistic Sharpe ratio of the timing returns (``trading.timing_psr``):
+  the position times the bar return in excess of its symbol's mean over the split. A probability
+  in [0, 1] on macro-F1's scale, the same at every bar spacing, and 0.5 for any constant
+  position: a model is paid for when it is long or short, not for riding the validation
+  period's drift. The default of the objective's score (``config.ScoreConfig``).
+- ``"psr"``: the probabilistic Sharpe ratio of the strategy's bar returns (``trading.
+  probabilistic_sharpe``, Bailey and López de Prado 2012): in a rising validation period an
+  always-long rule scores near 1, so selection on it prefers long-biased trials.
 - ``"annualized"``: the annualized Sharpe ratio, unbounded and scaled by sqrt(bars per year), so
   a weight tuned on daily bars means something else on 5-minute bars. The default of these
   functions, kept for the callers that use it; reports show it either way.
@@ -24,12 +27,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from harness.metrics._names import MACRO_F1, PSR, SHARPE
+from harness.metrics._names import MACRO_F1, PSR, SHARPE, TIMING_PSR
 from harness.metrics.classification import classification_metrics
 from harness.metrics.trading import DEFAULT_COST_BPS, BarsPerYear, backtest
 
 Reduce = Literal["mean", "min", "max"]
-SharpeTerm = Literal["annualized", "psr"]
+SharpeTerm = Literal["annualized", "psr", "timing"]
 
 SHARPE_FLOOR = -10.0
 """Sharpe used in the score when a horizon's Sharpe is not finite (NaN or +-inf: a degenerate
@@ -41,7 +44,7 @@ _REDUCE: dict[Reduce, Callable[[list[float]], Any]] = {
     "min": np.min,
     "max": np.max,
 }
-_SHARPE_KEY = {"annualized": SHARPE, "psr": PSR}
+_SHARPE_KEY = {"annualized": SHARPE, "psr": PSR, "timing": TIMING_PSR}
 
 
 def predicted_classes(output: ArrayLike) -> np.ndarray:
@@ -105,8 +108,8 @@ def horizon_score(
     """sharpe_weight * S + f1_weight * macro_f1 of one horizon, S the `sharpe_term`.
 
     ``"annualized"``: S = ``metrics["sharpe"]``, ``SHARPE_FLOOR`` where it is not finite.
-    ``"psr"``: S = ``metrics["psr"]`` in [0, 1] (ValueError outside), 0.0 where it is not finite
-    (the bottom of its scale).
+    ``"psr"`` and ``"timing"``: S = ``metrics["psr"]`` or ``metrics["timing_psr"]`` in [0, 1]
+    (ValueError outside), 0.0 where it is not finite (the bottom of its scale).
     """
     if sharpe_term not in _SHARPE_KEY:
         raise ValueError(f"sharpe_term must be one of {sorted(_SHARPE_KEY)}, got {sharpe_term!r}")
@@ -115,11 +118,11 @@ def horizon_score(
         if key not in metrics:
             raise KeyError(f"metric {key!r} not found (have {sorted(metrics)})")
     sharpe = float(metrics[sharpe_key])
-    if sharpe_term == "psr":
+    if sharpe_term != "annualized":  # a probability
         if not math.isfinite(sharpe):
             sharpe = 0.0
         elif not 0.0 <= sharpe <= 1.0:
-            raise ValueError(f"psr must be a probability in [0, 1], got {sharpe}")
+            raise ValueError(f"{sharpe_key} must be a probability in [0, 1], got {sharpe}")
     elif not math.isfinite(sharpe):
         sharpe = SHARPE_FLOOR
     f1 = float(metrics[MACRO_F1])

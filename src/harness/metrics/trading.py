@@ -48,6 +48,12 @@ Metrics (plain Python numbers):
   probability that the true per-bar Sharpe exceeds 0, in [0, 1], free of any bar frequency. The
   combined figure is the PSR of the combined series (all the rows are evidence); 0.0 for a
   series without dispersion (never in the market).
+- ``timing_psr``: the PSR of the timing returns, the position held over each bar times the
+  bar's simple return minus its symbol's mean bar return over the split's rows (gross of costs):
+  what the strategy earned beyond riding the split's drift. 0.5 for any constant position (and
+  for a series without dispersion), above it only for a position that moves with the returns.
+- ``buy_hold_sharpe``: annualized Sharpe of holding each symbol long over the same rows (the
+  combined figure as ``sharpe``'s): what a strategy Sharpe is read against.
 - ``max_drawdown``: largest fall from a running peak of equity, as a positive fraction
   (0.2 = 20 % below the peak); the starting capital counts as a peak, so a loss on the first row
   is a drawdown (vectorbt's returns-based drawdown starts at the first row's equity instead).
@@ -77,6 +83,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from harness.metrics._names import (
+    BUY_HOLD_SHARPE,
     BY_SYMBOL,
     EXPOSURE,
     MAX_DRAWDOWN,
@@ -85,6 +92,7 @@ from harness.metrics._names import (
     PROFIT_FACTOR,
     PSR,
     SHARPE,
+    TIMING_PSR,
     TOTAL_RETURN,
     WIN_RATE,
 )
@@ -294,6 +302,9 @@ class _Book:
     blocks: list[tuple[str, int, int]]  # (symbol, start, stop)
     entry_row: np.ndarray  # [T] int64 row of each trade's entry, in row order
     pnl: np.ndarray  # [T] float64 PnL of each trade after fees, starting capital = 1
+    held: np.ndarray  # [N] float64 position held over the bar that ends at each row
+    bar_returns: np.ndarray  # [N] float64 close-to-close return, 0 where a segment starts
+    first: np.ndarray  # [N] bool: the row starts a segment (a symbol's first, after a hole)
 
 
 def _simulate(
@@ -339,7 +350,30 @@ def _simulate(
     pnl_per_notional = pos[entries] * (ratio - 1.0) - f * (1.0 + ratio)
     # Right after an entry the whole equity is the notional (weight 1).
     pnl = pnl_per_notional * equity[entries]
-    return _Book(factor - 1.0, pos, blocks, entries, pnl)
+    bar_returns = np.where(first, 0.0, price / prev_price - 1.0)
+    return _Book(factor - 1.0, pos, blocks, entries, pnl, prev, bar_returns, first)
+
+
+def _timing_returns(book: _Book) -> np.ndarray:
+    """[N] position held x (bar return - its symbol's mean bar return over the split's rows)."""
+    out = np.zeros(book.returns.size)
+    for _, start, stop in book.blocks:
+        moved = ~book.first[start:stop]  # the bars a position could be held over
+        bars = book.bar_returns[start:stop]
+        drift = float(bars[moved].mean()) if moved.any() else 0.0
+        out[start:stop] = np.where(moved, book.held[start:stop] * (bars - drift), 0.0)
+    return out
+
+
+def timing_psr(returns: ArrayLike) -> float:
+    """``probabilistic_sharpe`` of timing returns, 0.5 (no skill) where they have no dispersion.
+
+    A constant position's timing returns have mean 0 up to rounding (about 1e-17 of their
+    standard deviation), so their PSR is 0.5 to within 1e-12."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size < 2 or np.ptp(r) == 0:
+        return 0.5
+    return probabilistic_sharpe(r)
 
 
 def sharpe_ratio(returns: ArrayLike, *, bars_per_year: float) -> float:
@@ -484,7 +518,37 @@ def backtest(
         sharpe = sharpe_ratio(book.returns, bars_per_year=pooled)
     out = _series_stats(book.returns, in_market, book.pnl, sharpe=sharpe)
     out[BY_SYMBOL] = by_symbol
-    return out
+    return merge_timing(out, _timing(book, bars_per_year))
+
+
+def timing_metrics(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    bars_per_year: BarsPerYear,
+    positions: ArrayLike | None = None,
+) -> dict[str, Any]:
+    """``{timing_psr, buy_hold_sharpe, by_symbol: {symbol: the same}}`` of the predicted
+    classes (module docstring): the part of ``backtest`` that no vectorbt portfolio reports."""
+    return _timing(_simulate(pred_class, close, symbols, positions, 0.0), bars_per_year)
+
+
+def _timing(book: _Book, bars_per_year: BarsPerYear) -> dict[str, Any]:
+    pooled, rates = _symbol_rates(bars_per_year, [name for name, _, _ in book.blocks])
+    timing = _timing_returns(book)
+    by_symbol = {
+        name: {
+            TIMING_PSR: timing_psr(timing[start:stop]),
+            BUY_HOLD_SHARPE: sharpe_ratio(book.bar_returns[start:stop], bars_per_year=rates[name]),
+        }
+        for name, start, stop in book.blocks
+    }
+    if pooled is None:
+        held = float(np.mean([s[BUY_HOLD_SHARPE] for s in by_symbol.values()]))
+    else:
+        held = sharpe_ratio(book.bar_returns, bars_per_year=pooled)
+    return {TIMING_PSR: timing_psr(timing), BUY_HOLD_SHARPE: held, BY_SYMBOL: by_symbol}
 
 
 # ----------------------------------------------------------------------------- vectorbt
@@ -643,7 +707,8 @@ def vectorbt_backtest(
     cost_bps: float = DEFAULT_COST_BPS,
     positions: ArrayLike | None = None,
 ) -> dict[str, Any]:
-    """``backtest`` computed by vectorbt: ``vectorbt_metrics(vectorbt_portfolios(...))``."""
+    """``backtest`` computed by vectorbt: ``vectorbt_metrics(vectorbt_portfolios(...))``, with
+    ``timing_metrics`` (which no portfolio reports) merged in."""
     portfolios = vectorbt_portfolios(
         pred_class,
         close,
@@ -652,4 +717,20 @@ def vectorbt_backtest(
         cost_bps=cost_bps,
         positions=positions,
     )
-    return vectorbt_metrics(portfolios, bars_per_year=bars_per_year)
+    out = vectorbt_metrics(portfolios, bars_per_year=bars_per_year)
+    return merge_timing(
+        out,
+        timing_metrics(
+            pred_class, close, symbols, bars_per_year=bars_per_year, positions=positions
+        ),
+    )
+
+
+def merge_timing(metrics: dict[str, Any], timing: dict[str, Any]) -> dict[str, Any]:
+    """`metrics` (a backtest's) with `timing` (``timing_metrics``) merged in, per symbol too."""
+    merged = {**metrics, **{k: v for k, v in timing.items() if k != BY_SYMBOL}}
+    merged[BY_SYMBOL] = {
+        name: {**figures, **timing[BY_SYMBOL].get(name, {})}
+        for name, figures in metrics[BY_SYMBOL].items()
+    }
+    return merged

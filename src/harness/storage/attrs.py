@@ -5,9 +5,10 @@ metrics (2-3 kB for three horizons) never show there whole. A complete trial kee
 taken at its best-score epoch (the epoch whose weights it keeps), one sortable number per
 attribute (``trial_attrs``), per horizon h:
 
-    val_macro_f1_h{h}, val_accuracy_h{h}, val_sharpe_h{h} (annualized), val_psr_h{h}
+    val_macro_f1_h{h}, val_accuracy_h{h}, val_sharpe_h{h} (annualized), val_psr_h{h},
+    val_timing_psr_h{h}, val_buy_hold_sharpe_h{h} (annualized, holding the symbols)
     gap_h{h}                  relative macro-F1 drop from train to val, (train - val) / train
-    score_sharpe_term_h{h}    sharpe_weight * S (S: PSR or annualized Sharpe, as scored)
+    score_sharpe_term_h{h}    sharpe_weight * S (S: timing PSR, PSR or annualized Sharpe)
     score_f1_term_h{h}        f1_weight * val macro-F1; the score reduces (sum of both terms)
                               over the score's horizons
     val_sharpe_h{h}_{symbol}  each symbol's annualized val Sharpe
@@ -29,10 +30,12 @@ from harness.config import Budget, ScoreConfig
 from harness.data import Phase1Data
 from harness.metrics import (
     ACCURACY,
+    BUY_HOLD_SHARPE,
     BY_SYMBOL,
     MACRO_F1,
     PSR,
     SHARPE,
+    TIMING_PSR,
     horizon_score,
     train_val_gap,
 )
@@ -44,6 +47,8 @@ VAL_MACRO_F1 = "val_macro_f1"
 VAL_ACCURACY = "val_accuracy"
 VAL_SHARPE = "val_sharpe"
 VAL_PSR = "val_psr"
+VAL_TIMING_PSR = "val_timing_psr"
+VAL_BUY_HOLD_SHARPE = "val_buy_hold_sharpe"
 GAP = "gap"
 SCORE_SHARPE_TERM = "score_sharpe_term"
 SCORE_F1_TERM = "score_f1_term"
@@ -53,6 +58,8 @@ _COLUMNS = (
     (VAL_ACCURACY, "val accuracy"),
     (VAL_SHARPE, "val Sharpe (ann.)"),
     (VAL_PSR, "val PSR"),
+    (VAL_TIMING_PSR, "val timing PSR"),
+    (VAL_BUY_HOLD_SHARPE, "buy & hold Sharpe (ann.)"),
     (SCORE_SHARPE_TERM, "score: Sharpe term"),
     (SCORE_F1_TERM, "score: F1 term"),
     (GAP, "train/val gap"),
@@ -93,6 +100,8 @@ def trial_attrs(epoch: Mapping[str, Any], score: ScoreConfig) -> dict[str, float
             VAL_ACCURACY: m[ACCURACY],
             VAL_SHARPE: m[SHARPE],
             VAL_PSR: m[PSR],
+            VAL_TIMING_PSR: m.get(TIMING_PSR),
+            VAL_BUY_HOLD_SHARPE: m.get(BUY_HOLD_SHARPE),
             GAP: gap[str(h)],
             # each term as the score counts it (horizon_score floors what is not finite)
             **{
@@ -163,11 +172,12 @@ def fit_limit(text: str) -> str:
 
 def score_words(score: ScoreConfig, horizons: Sequence[int]) -> str:
     chosen = score.horizons or tuple(horizons)
-    term = (
-        "PSR (probabilistic Sharpe ratio of the val bar returns, in [0, 1])"
-        if score.sharpe_term == "psr"
-        else "annualized val Sharpe"
-    )
+    term = {
+        "timing": "timing PSR (probabilistic Sharpe ratio of the position times the val bar "
+        "return in excess of its symbol's mean, in [0, 1]; 0.5 for any constant position)",
+        "psr": "PSR (probabilistic Sharpe ratio of the val bar returns, in [0, 1])",
+        "annualized": "annualized val Sharpe",
+    }[score.sharpe_term]
     return (
         f"{score.reduce} over horizons {', '.join(map(str, chosen))} of "
         f"{score.sharpe_weight:g} * {term} + {score.f1_weight:g} * val macro-F1, at the trial's "
