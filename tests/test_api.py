@@ -56,6 +56,9 @@ def test_finalize_retrains_with_the_space_and_objective_the_study_searched(
     assert metrics["score"]["sharpe_weight"] == 0.0
     assert report.exported["nhits"].summary["budget"]["max_epochs"] == 3
     assert metrics["config"]["mlp_units"] == 16  # the custom space's config, not the project's
+    # One complete trial: no spread of Sharpe ratios to deflate with, so no DSR, and why.
+    assert "1 complete trial" in metrics["selection"]["deflated_sharpe_reason"]
+    assert all(m["deflated_sharpe"] is None for m in metrics["horizons"].values())
 
 
 @pytest.mark.slow

@@ -207,6 +207,8 @@ def test_metrics_say_the_val_numbers_are_the_best_of_n_trials_with_dsr_and_pbo(
         selection = report["selection"]
         assert selection["n_trials"] == 2 and selection["n_with_val_predictions"] == 2
         assert "best of 2 trials" in selection["note"] and "best val epoch" in selection["note"]
+        assert selection["n_val_choices"] == 2  # every epoch of every trial: 2 x 1 here
+        assert selection["deflated_sharpe_reason"] is None
         for h in searched.data.horizons:
             per = report["horizons"][str(h)]
             o = report["overfitting"][str(h)]

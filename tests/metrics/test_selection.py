@@ -248,3 +248,21 @@ def test_pbo_of_constant_trials_is_defined() -> None:
 def test_pbo_rejects_bad_input(shape: tuple, kwargs: dict) -> None:
     with pytest.raises(ValueError):
         probability_of_backtest_overfitting(np.ones(shape), **kwargs)
+
+
+def _noise_dsr(n_counted: int, *, reps: int = 40, trials: int = 20, epochs: int = 10) -> float:
+    """Mean DSR of the best of `trials` x `epochs` pure-noise val results, deflated as if
+    `n_counted` tries had been made."""
+    rng = np.random.default_rng(7)
+    found = []
+    for _ in range(reps):
+        returns = 0.01 * rng.standard_normal((trials * epochs, 500))  # every (trial, epoch)
+        sharpes = returns.mean(1) / returns.std(1, ddof=1)
+        best = returns[int(np.argmax(sharpes))]
+        found.append(deflated_sharpe(best, sharpes, bars_per_year=1.0, n_trials=n_counted))
+    return float(np.mean(found))
+
+
+def test_deflating_by_every_trial_and_epoch_gives_noise_a_dsr_near_one_half() -> None:
+    assert 0.35 < _noise_dsr(20 * 10) < 0.65
+    assert _noise_dsr(20) > 0.75  # counting trials alone: the optimism the epochs hide

@@ -4,10 +4,13 @@ The exported model is the best of a study's N trials, each stopped at its best v
 val numbers were chosen on val and are optimistic. Two corrections, per horizon:
 
 - the deflated Sharpe ratio (``metrics.deflated_sharpe``): the probability that the retrained
-  best trial's val Sharpe beats the best of N skill-less trials, N every finished trial
-  (complete or pruned: all were tried) and the spread of Sharpe ratios taken from the complete
-  ones, per bar. N counts trials, not independent ones: trials a sampler clusters around one
-  optimum are fewer independent tries, so the deflation is on the strict side.
+  best trial's val Sharpe beats the best of N skill-less tries, where N counts every choice made
+  on val: each epoch of each finished trial (a trial keeps its best val epoch, and the study its
+  best trial), and the spread of Sharpe ratios, per bar, is taken over the complete trials'
+  epochs (from their stored epoch logs; the best epochs' where none were stored). Epochs of one
+  trial, and trials a sampler clusters around one optimum, are fewer independent tries than
+  that, so the deflation is on the strict side. With fewer than two complete trials there is
+  no spread to deflate with: no deflated Sharpe, and the reason instead.
 - the probability of backtest overfitting (``search.overfitting``, CSCV) over the complete
   trials' stored val predictions.
 """
@@ -25,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness.data import Phase1Data
 from harness.metrics import deflated_sharpe, sharpe_ratio, strategy_returns
 from harness.storage import FINISHED, overfitting, stored_val_classes
-from harness.storage.artifacts import NOT_PREDICTED
+from harness.storage.artifacts import NOT_PREDICTED, load_epoch_log
 from harness.storage.attrs import symbol_sharpes
 
 PBO_NOTE = (
@@ -45,6 +48,18 @@ def _per_bar_from_attrs(attrs: dict[str, Any], h: int, bpy: dict[str, float]) ->
     if not by_symbol or len(by_symbol) < len(bpy):
         return None
     return float(np.mean([v / math.sqrt(bpy[s]) for s, v in by_symbol.items()]))
+
+
+def _per_bar_of_epochs(log: Sequence[dict[str, Any]], h: int, bpy: dict[str, float]) -> list[float]:
+    """Each logged epoch's val Sharpe per bar at horizon `h` (mean over the symbols of each
+    symbol's annualized Sharpe over the square root of its bars per year)."""
+    found = []
+    for entry in log:
+        by_symbol = entry.get("val", {}).get(str(h), {}).get("by_symbol", {})
+        values = {s: by_symbol.get(s, {}).get("sharpe") for s in bpy}
+        if all(isinstance(v, int | float) and math.isfinite(v) for v in values.values()):
+            found.append(float(np.mean([v / math.sqrt(bpy[s]) for s, v in values.items()])))
+    return found
 
 
 def _per_bar_from_classes(
@@ -85,15 +100,24 @@ def selection_report(
     predictions in (None: none), `n_blocks`: S of the PBO.
     """
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    n_trials = sum(t.state in FINISHED for t in trials)
+    finished = [t for t in trials if t.state in FINISHED]
+    n_trials = len(finished)
+    # Every (trial, epoch) whose val result could have been kept: each scored epoch of each
+    # finished trial (a trial without the count, from an older harness, counts once).
+    n_choices = sum(max(int(t.user_attrs.get("epochs") or 1), 1) for t in finished)
     stored = stored_val_classes(complete, data, artifacts)
+    logs = {t.number: load_epoch_log(t, artifacts) for t in complete} if artifacts else {}
     close = data.frame["close"].to_numpy(np.float64)
     symbols = data.frame["symbol"].astype(str).to_numpy()
-    dsr: dict[int, float] = {}
+    dsr: dict[int, float | None] = {}
     spread: dict[str, list[float]] = {}
     for k, h in enumerate(data.horizons):
         sharpes = []
         for t in complete:
+            log = logs.get(t.number)
+            if log:
+                sharpes += _per_bar_of_epochs(log, h, bars_per_year)
+                continue
             if t.number in stored:
                 value = _per_bar_from_classes(stored[t.number][:, k], data, cost_bps=cost_bps)
             else:
@@ -107,24 +131,35 @@ def selection_report(
             cost_bps=cost_bps,
             positions=val_rows,
         )
-        # N = every finished trial (pruned ones were tried too), the Sharpe spread from the
-        # complete ones: the conservative reading of Bailey and Lopez de Prado.
-        dsr[h] = deflated_sharpe(returns, sharpes, bars_per_year=1.0, n_trials=max(n_trials, 1))
+        dsr[h] = (
+            deflated_sharpe(returns, sharpes, bars_per_year=1.0, n_trials=n_choices)
+            if len(complete) >= 2
+            else None
+        )
         spread[str(h)] = sharpes
     overfit = overfitting(
         stored, data, cost_bps=cost_bps, n_blocks=n_blocks, n_complete=len(complete)
     )
+    no_dsr = (
+        None
+        if len(complete) >= 2
+        else f"{len(complete)} complete trial(s): the deflated Sharpe needs the spread of at "
+        "least two trials' Sharpe ratios"
+    )
     return {
         "selection": {
             "n_trials": n_trials,
+            "n_val_choices": n_choices,
+            "deflated_sharpe_reason": no_dsr,
             "n_complete": len(complete),
             "n_with_val_predictions": len(stored),
             "note": (
                 f"The val numbers are those of the best of {n_trials} trials (the highest val "
                 "score), each stopped at its best val epoch: selected on val, they are "
                 "optimistic. deflated_sharpe (per horizon) is the probability that the val "
-                f"Sharpe beats the best of N = {n_trials} skill-less trials; N counts trials, "
-                "not independent ones. overfitting (per horizon) is the probability of backtest "
+                f"Sharpe beats the best of N = {n_choices} skill-less tries, every epoch of every "
+                "trial (each was a val result that could have been kept); N counts tries, not "
+                "independent ones. overfitting (per horizon) is the probability of backtest "
                 "overfitting of picking the best trial."
             ),
             "overfitting_note": PBO_NOTE,
