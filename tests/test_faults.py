@@ -295,6 +295,31 @@ def ctrl_c(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
+def stop(proc: subprocess.Popen[str], how: str) -> tuple[int, str]:
+    """Ctrl-C as a terminal sends it, or SIGTERM as a scheduler or `docker stop` sends it: to
+    the command's own process only (its workers hear of it from their parent)."""
+    if how == "Ctrl-C":
+        return ctrl_c(proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    return proc.returncode, err
+
+
+def group_is_gone(proc: subprocess.Popen[str]) -> bool:
+    """No process of the command's session is left (no worker outlived it)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+STOPS = [("Ctrl-C", 130), ("SIGTERM", 143)]
+
+
 def trials_of(env: Env) -> list[optuna.trial.FrozenTrial]:
     """The trials of study "s", read without creating anything (none while the search starts)."""
     if not env.db.is_file():
@@ -312,9 +337,10 @@ def long_project(env: Env) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("how", "exit_code"), STOPS)
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_ctrl_c_in_search_fails_every_running_trial_and_says_how_to_resume(
-    env: Env, tmp_path: Path, jobs: int
+def test_a_stop_in_search_fails_every_running_trial_and_says_how_to_resume(
+    env: Env, tmp_path: Path, jobs: int, how: str, exit_code: int
 ) -> None:
     long_project(env)
     argv = ["search", "--model", "nhits", "--trials", "5", "--jobs", str(jobs)]
@@ -329,15 +355,16 @@ def test_ctrl_c_in_search_fails_every_running_trial_and_says_how_to_resume(
         f"{jobs} running trials",
     )
 
-    code, err = ctrl_c(proc)
+    code, err = stop(proc, how)
 
-    assert code == 130, err
+    assert code == exit_code, err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("interrupted: the running trial is marked failed")
+    assert err.startswith(f"interrupted ({how}): the running trial is marked failed")
     assert f"Resume with: harness {' '.join(argv)}" in err
     trials = trials_of(env)
     assert [t.state for t in trials] == [TrialState.FAIL] * jobs
-    assert {t.user_attrs["fail_reason"] for t in trials} == {"interrupted (Ctrl-C)"}
+    assert {t.user_attrs["fail_reason"] for t in trials} == {f"interrupted ({how})"}
+    assert group_is_gone(proc)
 
 
 @pytest.mark.slow
@@ -351,13 +378,15 @@ def test_ctrl_c_in_train_exits_130_with_the_command_to_run_again(env: Env, tmp_p
 
     assert code == 130, err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("interrupted: training stopped") and "harness train --model nhits" in err
+    assert err.startswith("interrupted (Ctrl-C): training stopped")
+    assert "harness train --model nhits" in err
     assert log.read_text().splitlines()[-1] == "stopped: KeyboardInterrupt: "
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_finalize_exits_130_and_leaves_no_partial_output(
-    env: Env, tmp_path: Path
+@pytest.mark.parametrize(("how", "exit_code"), STOPS)
+def test_a_stop_in_finalize_exits_with_its_code_and_leaves_no_partial_output(
+    env: Env, tmp_path: Path, how: str, exit_code: int
 ) -> None:
     long_project(env)
     assert main(search(env)) == 0  # one trial of one epoch: --epochs 1
@@ -366,10 +395,11 @@ def test_ctrl_c_in_finalize_exits_130_and_leaves_no_partial_output(
     wait_for(proc, lambda: out.is_file() and "member 1/1: training" in out.read_text(), "training")
     time.sleep(2)
 
-    code, err = ctrl_c(proc)
+    code, err = stop(proc, how)
 
-    assert code == 130, err
+    assert code == exit_code, err
     assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"interrupted ({how}): ")
     assert "Resume with: harness finalize --model nhits" in err
     assert not (env.root / "results").exists()
 

@@ -97,3 +97,44 @@ def test_setting_the_stop_flag_never_waits_for_a_worker_that_has_exited() -> Non
     setter.join(10)
     assert not setter.is_alive(), "set() hangs: it waits for the exited worker's relay"
     assert stop.is_set()
+
+
+def sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_in_a_deferred_block_is_a_request_raised_as_terminated() -> None:
+    with pytest.raises(interrupts.Terminated), interrupts.deferred():
+        sigterm()
+        assert interrupts.requested() and interrupts.reason() == "SIGTERM"
+        interrupts.check()
+    assert not interrupts.requested()
+
+
+def test_a_second_sigterm_raises_at_once() -> None:
+    with pytest.raises(interrupts.Terminated), interrupts.deferred():
+        sigterm()
+        sigterm()
+        pytest.fail("not raised at once")
+
+
+def test_sigterm_outside_a_deferred_block_raises_at_once_as_ctrl_c_would() -> None:
+    previous = signal.signal(signal.SIGTERM, interrupts.on_sigterm)
+    try:
+        with pytest.raises(interrupts.Terminated):
+            sigterm()
+            time.sleep(1)
+            pytest.fail("not raised")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_sigterm_while_optuna_creates_a_trial_fails_that_trial_saying_so() -> None:
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study()
+    with pytest.raises(interrupts.Terminated), interrupts.deferred():
+        interrupts.request(terminated=True)
+        _one_trial(study, lambda trial: 0.0)
+    (trial,) = study.trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs["fail_reason"] == "interrupted (SIGTERM)"

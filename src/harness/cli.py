@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any, NoReturn
 from rich.console import Console
 from rich.text import Text
 
-from harness import api
+from harness import api, interrupts
 from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES, __version__
 from harness.errors import HarnessError
 from harness.screen import fit, show
@@ -41,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Library warnings (a purge, say) are for the user: one line, no source location.
     warnings.formatwarning = lambda message, category, *_a, **_k: f"warning: {message}\n"
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops as Ctrl-C does
+        signal.signal(signal.SIGTERM, interrupts.on_sigterm)
     try:
         return args.run(args) or 0
     except HarnessError as exc:
@@ -50,9 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         _error(f"{exc.strerror or exc}{where}")
         return 2
-    except KeyboardInterrupt:
-        show(errors, _interrupted(argv))
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, interrupts.Terminated)
+        show(errors, _interrupted(argv, "SIGTERM" if terminated else "Ctrl-C"))
+        return 143 if terminated else 130
 
 
 def _error(message: str) -> None:
@@ -62,14 +67,14 @@ def _error(message: str) -> None:
     errors.print(text, highlight=False, soft_wrap=True)
 
 
-def _interrupted(argv: list[str]) -> str:
-    """One line: what Ctrl-C left, and the command that resumes (its password redacted)."""
+def _interrupted(argv: list[str], by: str) -> str:
+    """One line: what the stop left, and the command that resumes (its password redacted)."""
     from harness.storage.study import redact
 
     shown = [_redact_arg(a, redact) for a in argv]
     note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
     left = INTERRUPTED.get(argv[0] if argv else "", "stopped. Run it again with")
-    return f"interrupted: {left}: harness {shlex.join(shown)}{note}"
+    return f"interrupted ({by}): {left}: harness {shlex.join(shown)}{note}"
 
 
 def _redact_arg(arg: str, redact: Callable[[str], str]) -> str:

@@ -1,4 +1,4 @@
-"""Ctrl-C as a request, honoured where the harness can close what it started.
+"""Ctrl-C and SIGTERM as a request, honoured where the harness can close what it started.
 
 Python raises KeyboardInterrupt wherever the main thread happens to be: in the middle of
 Optuna recording a trial (which is then left RUNNING), or inside a garbage collector's callback,
@@ -6,6 +6,11 @@ where it is printed as "Exception ignored ... Traceback" and lost. Inside ``defe
 only records the request, and ``check()`` raises KeyboardInterrupt at the places that can take
 it: before each training batch (``harness.training.fit``), before and after each trial and while
 a search worker waits. A third Ctrl-C raises at once, for a user who will not wait.
+
+SIGTERM (what SLURM, Kubernetes and `docker stop` send before SIGKILL) is the same request:
+``Terminated``, a KeyboardInterrupt, so every path that closes up after Ctrl-C closes up after
+it too, and the command line exits 143 instead of 130. Outside ``deferred()`` it raises at once,
+as Ctrl-C does (``on_sigterm``, installed by the command line); a second SIGTERM raises at once.
 """
 
 from __future__ import annotations
@@ -16,51 +21,75 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-_presses = 0  # Ctrl-Cs since the outermost deferred() began
+_presses = 0  # Ctrl-Cs and SIGTERMs since the outermost deferred() began
+_terms = 0  # of which SIGTERMs
 _depth = 0  # nested deferred() blocks
 
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    global _presses
+class Terminated(KeyboardInterrupt):
+    """A stop asked for by SIGTERM: handled as Ctrl-C is, told apart by the exit code (143)."""
+
+
+def on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside ``deferred()``: raise at once, as Python's default does for Ctrl-C."""
+    raise Terminated
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _presses, _terms
     _presses += 1
-    if _presses >= 3:
-        raise KeyboardInterrupt
+    _terms += signum == signal.SIGTERM
+    if _presses >= 3 or _terms >= 2:
+        raise _stop()
 
 
-def request() -> None:
-    """Ask for a stop as Ctrl-C would (a worker told by its parent, say)."""
-    global _presses
+def _stop() -> KeyboardInterrupt:
+    return Terminated() if _terms else KeyboardInterrupt()
+
+
+def request(*, terminated: bool = False) -> None:
+    """Ask for a stop as Ctrl-C (or SIGTERM) would: a worker told by its parent, say."""
+    global _presses, _terms
     _presses = max(_presses, 1)
+    _terms = max(_terms, int(terminated))
 
 
 def requested() -> bool:
     return _presses > 0
 
 
+def reason() -> str:
+    """What asked for the stop, for the failed trial's reason."""
+    return "SIGTERM" if _terms else "Ctrl-C"
+
+
 def check() -> None:
-    """Raise KeyboardInterrupt if Ctrl-C was pressed: call where the caller can close up."""
+    """Raise KeyboardInterrupt (``Terminated`` after SIGTERM) if a stop was asked for: call
+    where the caller can close up."""
     if _presses:
-        raise KeyboardInterrupt
+        raise _stop()
 
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Ctrl-C within the block is a request that ``check()`` raises. One pressed after the last
-    check is raised when the outermost block ends. Outside the main thread: nothing changes."""
-    global _depth, _presses
+    """Ctrl-C or SIGTERM within the block is a request that ``check()`` raises. One that came
+    after the last check is raised when the outermost block ends. Outside the main thread:
+    nothing changes."""
+    global _depth, _presses, _terms
     if threading.current_thread() is not threading.main_thread():  # handlers live there
         yield
         return
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     _depth += 1
     try:
         yield
     finally:
         _depth -= 1
-        if previous is not None:  # also undoes Lightning's SIG_IGN after a stop
-            signal.signal(signal.SIGINT, previous)
-        pending = _depth == 0 and _presses > 0
+        for s, handler in previous.items():  # also undoes Lightning's SIG_IGN after a stop
+            if handler is not None:
+                signal.signal(s, handler)
+        pending = _stop() if _depth == 0 and _presses > 0 else None
         if _depth == 0:
-            _presses = 0
-    if pending:
-        raise KeyboardInterrupt
+            _presses = _terms = 0
+    if pending is not None:
+        raise pending

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from optuna_dashboard import save_note
 from optuna_integration import PyTorchLightningPruningCallback
 
+from harness import interrupts
 from harness.errors import HarnessError
 from harness.metrics import SCORE
 from harness.search.progress import EpochsPlanned
@@ -41,7 +42,7 @@ class Objective:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
             raise
         except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+            trial.set_user_attr("fail_reason", f"interrupted ({interrupts.reason()})")
             raise
 
     def _run(self, trial: optuna.Trial) -> float:

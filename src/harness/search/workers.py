@@ -191,7 +191,7 @@ def run_search(
 def _spawn_workers(prepared: SearchPlan) -> None:
     jobs = prepared.request.jobs
     ctx = mp.get_context("spawn")
-    stop = StopFlag(ctx)  # Ctrl-C here: each worker closes its trial and exits
+    stop = StopFlag(ctx)  # Ctrl-C or SIGTERM here: each worker closes its trial and exits
     threads = max(1, (os.cpu_count() or 1) // jobs)
     gpus = _gpus()
     prepared.recipe.release()  # each worker holds its own copy of the data
@@ -199,9 +199,9 @@ def _spawn_workers(prepared: SearchPlan) -> None:
         ctx.Process(target=_work, args=(prepared, k, threads, stop), daemon=True)
         for k in range(jobs)
     ]
-    # A worker starts deaf to Ctrl-C (a KeyboardInterrupt while it imports torch would be a
-    # traceback); from its first trial on, it takes Ctrl-C or the stop flag alike.
-    with _sigint_ignored():
+    # A worker starts deaf to Ctrl-C and SIGTERM (a KeyboardInterrupt while it imports torch
+    # would be a traceback); from its first trial on, it takes them or the stop flag alike.
+    with _stops_ignored():
         for k, p in enumerate(procs):
             with _environment(placement(k, gpus).env):  # the child starts with it
                 p.start()
@@ -210,8 +210,9 @@ def _spawn_workers(prepared: SearchPlan) -> None:
             while alive := [p for p in procs if p.is_alive()]:
                 alive[0].join(timeout=0.25)
                 interrupts.check()
-        except KeyboardInterrupt:
-            stop.set()  # for the workers a terminal's Ctrl-C did not reach
+        except KeyboardInterrupt as exc:
+            # for the workers a terminal's Ctrl-C, or a SIGTERM to this process, did not reach
+            stop.set(terminated=isinstance(exc, interrupts.Terminated))
             for p in procs:
                 p.join(timeout=60)
             raise
@@ -229,10 +230,11 @@ class StopFlag:
     POLL_SECONDS = 0.25
 
     def __init__(self, ctx: mp.context.SpawnContext) -> None:
-        self._flag = ctx.RawValue(ctypes.c_bool, False)  # no lock a dead worker could hold
+        # 0: go on, 1: Ctrl-C, 2: SIGTERM; no lock a dead worker could hold
+        self._flag = ctx.RawValue(ctypes.c_int, 0)
 
-    def set(self) -> None:
-        self._flag.value = True
+    def set(self, *, terminated: bool = False) -> None:
+        self._flag.value = 2 if terminated else 1
 
     def is_set(self) -> bool:
         return bool(self._flag.value)
@@ -244,7 +246,7 @@ class StopFlag:
     def _relay(self) -> None:
         while not self.is_set():
             time.sleep(self.POLL_SECONDS)
-        interrupts.request()
+        interrupts.request(terminated=self._flag.value == 2)
 
 
 def _gpus() -> list[str]:
@@ -341,8 +343,8 @@ def _one_trial(study: optuna.Study, objective: Callable[[optuna.Trial], float]) 
     def checked(trial: optuna.Trial) -> float:
         numbers.append(trial.number)
         if interrupts.requested():  # pressed while Optuna created the trial
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
-            raise KeyboardInterrupt
+            trial.set_user_attr("fail_reason", f"interrupted ({interrupts.reason()})")
+            interrupts.check()
         return objective(trial)
 
     study.optimize(checked, n_trials=1, catch=(Exception,), gc_after_trial=False)
@@ -357,15 +359,17 @@ def _wait(seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
+def _stops_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored in the block (a child started in it inherits that)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class _Watcher:

@@ -16,6 +16,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from harness import interrupts
@@ -219,14 +220,18 @@ def _fit_interruptible(
     SIGINT for the rest of the process and calls ``sys.exit(1)``: a search would die with its
     trial RUNNING and exit code 1. Here the exit becomes the KeyboardInterrupt again and SIGINT
     its handler, so the caller closes what it started (the objective fails the trial) and the
-    command exits 130.
+    command exits 130. SIGTERM, which Lightning turns into a SystemExit of no code (exit 0: a
+    pipeline would carry on), becomes ``interrupts.Terminated`` the same way: exit 143.
     """
     with interrupts.deferred():
         try:
             trainer.fit(module, train_dataloaders=train, val_dataloaders=evals)
         except SystemExit as exc:
-            if isinstance(exc.__context__, KeyboardInterrupt):  # exit in `except KeyboardInterrupt`
-                raise KeyboardInterrupt from None
+            stop = exc.__context__  # exit in `except KeyboardInterrupt` (Terminated included)
+            if isinstance(stop, KeyboardInterrupt):
+                raise stop from None
+            if isinstance(exc, SIGTERMException):  # SIGTERM seen by Lightning's own loop first
+                raise interrupts.Terminated from None
             raise
 
 
