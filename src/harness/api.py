@@ -57,7 +57,7 @@ class Display(Protocol):
     ) -> None: ...
     def trial_done(self, trial: FrozenTrial) -> None: ...
     def tick(self, trials: list[FrozenTrial]) -> None: ...
-    def summary(self, trials: Sequence[FrozenTrial]) -> None: ...
+    def summary(self, trials: Sequence[FrozenTrial], *, timeout: float | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def search(
     else:
         with display(prepared.study_name, trials) as shown:
             found = run_search(prepared, on_trial=shown.trial_done, on_tick=shown.tick)
-        shown.summary(found)
+        shown.summary(found, timeout=timeout)
     best = best_trial(_load(storage, prepared.study_name, model))
     return SearchResult(
         study=prepared.study_name,

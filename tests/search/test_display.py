@@ -119,3 +119,20 @@ def test_status_gives_each_study_name_a_line_of_its_own() -> None:
         "  model patchtst, profile cpu: 1 complete, 0 pruned, 0 failed, 0 running",
     ]
     assert lines[2].startswith("  best 0.4100 (trial 0): pooling=")
+
+
+def test_the_summary_says_why_the_search_stopped_once() -> None:
+    out = io.StringIO()
+    display = SearchDisplay(Console(file=out, width=200), study="s", target=10)
+    with display:
+        display.tick(TRIALS)
+    display.summary(TRIALS, timeout=5.0)
+    lines = out.getvalue().splitlines()
+    assert "stopped: --timeout 5 s reached with" in lines[-3] and "of 10 trials" in lines[-3]
+    assert "ETA" not in lines[-2] and lines[-2].startswith("trials ")
+    assert len(lines) == len(set(lines))  # nothing said twice
+
+    out = io.StringIO()
+    display = SearchDisplay(Console(file=out, width=200), study="s", target=2)
+    display.summary(TRIALS)
+    assert out.getvalue().startswith("stopped: the study holds")

@@ -73,7 +73,9 @@ def eta_seconds(trials: Sequence[FrozenTrial], target: int, now: datetime) -> fl
     return max(0.0, left) / max(1, len(running))
 
 
-def study_line(trials: Sequence[FrozenTrial], target: int, now: datetime) -> str:
+def study_line(
+    trials: Sequence[FrozenTrial], target: int, now: datetime, *, eta: bool = True
+) -> str:
     c = counts(list(trials))
     done = c[TrialState.COMPLETE] + c[TrialState.PRUNED]
     line = (
@@ -81,10 +83,10 @@ def study_line(trials: Sequence[FrozenTrial], target: int, now: datetime) -> str
         f"{c[TrialState.PRUNED]} pruned), {c[TrialState.RUNNING]} running, "
         f"{c[TrialState.FAIL]} failed"
     )
-    if done >= target:
+    if done >= target or not eta:
         return line
-    eta = eta_seconds(trials, target, now)
-    return line + ("; ETA after the first trial" if eta is None else f"; ETA {duration(eta)}")
+    left = eta_seconds(trials, target, now)
+    return line + ("; ETA after the first trial" if left is None else f"; ETA {duration(left)}")
 
 
 def best_line(trials: Sequence[FrozenTrial]) -> str | None:
@@ -156,8 +158,19 @@ class SearchDisplay:
                 show(self.console, study_line(trials, self.target, now))
             self._finished = finished
 
-    def summary(self, trials: Sequence[FrozenTrial]) -> None:
-        for line in status_lines(trials, self.target, datetime.now()):
+    def summary(self, trials: Sequence[FrozenTrial], *, timeout: float | None = None) -> None:
+        """Why the search stopped, the final counts and the best trial, each said once. (A
+        stop request or repeated failures end it with an error line instead.)"""
+        finished = n_finished(list(trials))
+        why = (
+            f"the study holds {finished} finished trials, the target of {self.target}"
+            if finished >= self.target or timeout is None
+            else f"--timeout {timeout:g} s reached with {finished} of {self.target} trials "
+            "finished; the same command completes the rest"
+        )
+        lines = [f"stopped: {why}", study_line(trials, self.target, datetime.now(), eta=False)]
+        best = best_line(trials)
+        for line in [*lines, best] if best else lines:
             show(self.console, line)
 
 
