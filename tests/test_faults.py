@@ -9,12 +9,14 @@ look like markup.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -510,3 +512,67 @@ def test_a_read_only_database_file_is_one_line_for_search_and_read_by_status(
     finally:
         env.db.parent.chmod(0o755)
         env.db.chmod(mode)
+
+
+# --- the environment: a full disk ----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` at `where`: a disk that fills. Needs root and a kernel that lets this
+    process mount (skips with the reason elsewhere)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    where.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Write a file until the disk has no byte left."""
+    with (disk / "filler").open("wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 4096)
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_a_search_is_one_line_naming_the_storage(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with small_disk(tmp_path / "disk", "4m") as disk:
+        env = dataclasses.replace(env, db=disk / "s.db")
+        assert main(search(env)) == 0  # one finished trial
+        fill(disk)
+        code = main(search(env, "--trials", "2"))
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+        assert f"storage {env.storage}: cannot write (database or disk is full)" in err
+        (disk / "filler").unlink()
+        finished = [t for t in trials_of(env) if t.state == TrialState.COMPLETE]
+        assert len(finished) == 1  # the finished trial is kept
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_finalize_is_one_line_naming_the_folder(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(search(env)) == 0
+    with small_disk(tmp_path / "disk", "4m") as disk:
+        (disk / "results").mkdir()
+        fill(disk)
+        code = main([*finalize(env)[:-2], "--out", str(disk / "results")])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+        assert str(disk / "results") in err and "No space left on device" in err
+        assert not any(p.is_file() for p in (disk / "results").rglob("*"))

@@ -16,9 +16,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -186,9 +187,10 @@ def export_model(
         f"retraining {seeds} member(s)"
     )
 
-    stage = Staging(out, model)
+    with _writing(model, out):
+        stage = Staging(out, model)
     try:
-        with stage.path(layout.training_log(model)).open("w") as log:
+        with _writing(model, out), stage.path(layout.training_log(model)).open("w") as log:
             log.write(f"config {json.dumps(run.to_flat(), sort_keys=True)}\n")  # as EpochLog
             log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
             fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
@@ -207,8 +209,17 @@ def export_model(
             pbo_blocks=pbo_blocks,
         )
         say(f"{model}: writing its files (checkpoint, predictions, metrics, tearsheets)")
-        _write_set(stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds)
-        files = stage.commit()
+        try:
+            _write_set(
+                stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds
+            )
+            files = stage.commit()
+        except OSError as exc:  # a full disk, a read-only folder: nothing of the set is kept
+            raise ExportError(
+                f"{model}: cannot write its files into {out} ({exc.strerror or exc}"
+                f"{f': {exc.filename}' if exc.filename else ''}); free space there or pass "
+                "another --out"
+            ) from None
     finally:
         stage.discard()
     say(f"{model}: exported {len(files)} files to {out}")
@@ -220,6 +231,20 @@ def export_model(
         files=tuple(files),
         summary=summary,
     )
+
+
+@contextlib.contextmanager
+def _writing(model: str, out: Path) -> Iterator[None]:
+    """A write into `out` that fails (a full disk, a read-only folder) is one line naming it;
+    the staged set is discarded, so nothing of it is kept."""
+    try:
+        yield
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        raise ExportError(
+            f"{model}: cannot write its files into {out} ({exc.strerror or exc}{where}); free "
+            "space there or pass another --out"
+        ) from None
 
 
 def _evaluate(

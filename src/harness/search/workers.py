@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import interrupts
@@ -294,6 +295,15 @@ def _work(
 
 
 def _run_trials(prepared: SearchPlan, worker: int) -> None:
+    try:
+        _trials_until_done(prepared, worker)
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        # A full disk or a read-only file: one line naming the storage; a trial left RUNNING
+        # is failed by the next run (its heartbeat stops).
+        raise write_error(exc, prepared.request.storage) from None
+
+
+def _trials_until_done(prepared: SearchPlan, worker: int) -> None:
     request = prepared.request
     recipe = prepared.recipe
     objective = Objective(recipe, seed=request.seed, artifacts=prepared.artifacts)
