@@ -116,6 +116,13 @@ def finalize(env: Env, *extra: str) -> list[str]:
 
 PG = f"postgresql://me:{SECRET}@127.0.0.1:9/none"
 
+
+def latin1_space(env: Env) -> Path:
+    path = env.root / "latin1.yaml"
+    path.write_bytes(b"# caf\xe9\n" + TINY_SPACE.encode())  # saved as Latin-1, not UTF-8
+    return path
+
+
 # name -> (argv of the command, words its one line must hold)
 CASES: dict[str, tuple[Callable[[Env], list[str]], str]] = {
     # bad numbers
@@ -145,6 +152,10 @@ CASES: dict[str, tuple[Callable[[Env], list[str]], str]] = {
     ),
     # bad paths and files
     "search --space DIR": (lambda e: search(e, "--space", str(e.root)), "is a folder"),
+    "search: a space file with a byte that is not UTF-8": (
+        lambda e: search(e, "--space", str(latin1_space(e))),
+        "latin1.yaml: byte 0xe9 at offset 5 is not UTF-8",
+    ),
     "search: objective names a horizon the data lacks": (
         lambda e: search(e, "--objective", str(horizon_objective(e))),
         "score.horizons: 20 not in the data, whose horizons are 1, 5",
