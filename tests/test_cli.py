@@ -475,3 +475,31 @@ def test_demo_data_stopped_half_way_leaves_no_file_and_the_rerun_writes_all(
     ]
     said = " ".join(capsys.readouterr().out.split())
     assert f"wrote a demo dataset to {out}: 1,536 rows (MES 768, MGC 768)" in said
+
+
+def test_every_option_of_every_command_has_help_and_help_shows_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from harness.cli import _parser
+
+    parser = _parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"harness {name} {'/'.join(action.option_strings)}: no help"
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "(default: 50)" in capsys.readouterr().out  # --trials
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import harness
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"harness {harness.__version__}"
