@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from harness.data.demo import DemoInfo
     from harness.finalize import FinalizeReport
     from harness.predict import PredictReport
+    from harness.reference import ReferenceReport
     from harness.search import SearchPlan
     from harness.training import FitResult, Recipe
 
@@ -355,9 +356,10 @@ def overfit(
     say: Say = _quiet,
 ) -> tuple[str, dict[int, dict[str, Any]]]:
     """The probability of backtest overfitting of a study's best trial, per horizon, from its
-    trials' stored val predictions: (study name, horizon -> result)."""
+    trials' stored val predictions: (study name, horizon -> result); `say` hears a line each."""
     from harness.data import load_dataset
     from harness.storage import artifacts_dir, load_study, open_storage, study_overfitting
+    from harness.storage.artifacts import overfit_lines
 
     loaded = load_dataset(data, say=say)
     (choice,) = resolve_studies([model], loaded, storage, study=study, say=say)
@@ -368,6 +370,8 @@ def overfit(
         cost_bps=choice.recipe.score.cost_bps,
         n_blocks=blocks,
     )
+    for line in overfit_lines(choice.study, found):
+        say(line)
     return choice.study, found
 
 
@@ -420,6 +424,11 @@ def demo_data(out: Path, *, seed: int = 0, days: int | None = None, say: Say = _
         staging.commit()
     finally:
         staging.discard()
+    per_symbol = ", ".join(f"{symbol} {rows:,}" for symbol, rows in info.rows.items())
+    say(
+        f"wrote a demo dataset to {out}: {info.n_rows:,} rows ({per_symbol}), "
+        f"{info.n_features} features, {info.days} days a symbol, seed {info.seed}"
+    )
     return info
 
 
@@ -458,3 +467,19 @@ def dashboard(
                 server.handle_request()
     finally:
         server.server_close()
+
+
+def reference(*, data: Path | None = None, lags: int = 4, say: Say = _quiet) -> ReferenceReport:
+    """The bar to beat: a logistic regression and boosted trees per horizon on each row's
+    features and its symbol's `lags` rows before it, each at the point of its small grid with
+    the best val score (the study's score, ``ScoreConfig()``); `say` hears each grid point,
+    then the table. The report holds the fitted models (``save_reference`` writes one)."""
+    from harness.data import load_dataset
+    from harness.reference import fit_references
+
+    if lags < 0:
+        raise HarnessError(f"--lags must be >= 0, got {lags}")
+    found = fit_references(load_dataset(data, say=say), lags=lags, say=say)
+    for line in found.lines():
+        say(line)
+    return found

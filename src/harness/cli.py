@@ -202,6 +202,8 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             "data", "storage", "study", "artifacts",
             _o("--blocks", PBO, type=int, default=DEFAULT_BLOCKS),
         ]),
+        "reference": (_reference, "the bar to beat: logistic regression and boosted trees", [
+            "data", _o("--lags", "previous rows of its symbol a row sees", type=SEED, default=4)]),
         "verify-results": (_verify, "check a results folder as Phase 3 would", [
             _o("--out", "the results folder to check", type=Path, default=Path("results")),
             _o("--model", "a model, or all (each required); default: those there", choices=ALL),
@@ -244,12 +246,7 @@ def _pass(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    info = api.demo_data(**_pass(args, "out", "seed", "days"), say=_say)
-    per_symbol = ", ".join(f"{symbol} {rows:,}" for symbol, rows in info.rows.items())
-    _say(
-        f"wrote a demo dataset to {args.out}: {info.n_rows:,} rows ({per_symbol}), "
-        f"{info.n_features} features, {info.days} days a symbol, seed {info.seed}"
-    )
+    api.demo_data(**_pass(args, "out", "seed", "days"), say=_say)
     return 0
 
 
@@ -326,13 +323,12 @@ def _finalize(args: argparse.Namespace) -> int:
 
 
 def _overfit(args: argparse.Namespace) -> int:
-    from harness.storage.artifacts import overfit_lines
+    api.overfit(**_pass(args, "model", "data", "storage", "study", "artifacts", "blocks"), say=_say)
+    return 0
 
-    name, result = api.overfit(
-        **_pass(args, "model", "data", "storage", "study", "artifacts", "blocks"), say=_say
-    )
-    for line in overfit_lines(name, result):
-        _say(line)
+
+def _reference(args: argparse.Namespace) -> int:
+    api.reference(**_pass(args, "data", "lags"), say=_say)  # says its table last
     return 0
 
 
