@@ -55,8 +55,8 @@ def summary(out: Path, model: str) -> dict:
 def test_every_file_of_the_contract_is_exported(exported: FinalizeReport, searched: Searched):
     out = exported.out
     assert exported.errors == {}
-    assert list(exported.exported) == list(MODELS)
-    for model in MODELS:
+    assert list(exported.exported) == [layout.REFERENCE, *MODELS]  # the reference first
+    for model in (*MODELS, layout.REFERENCE):
         files = layout.model_files(model, searched.data.horizons, interpretable=model == "tft")
         for relative in files:
             assert (out / relative).is_file(), relative
@@ -67,6 +67,33 @@ def test_every_file_of_the_contract_is_exported(exported: FinalizeReport, search
 
 def test_verify_results_passes(exported: FinalizeReport, searched: Searched) -> None:
     assert verify_results(exported.out, searched.data) == []
+
+
+def test_the_reference_is_exported_without_a_pickle_and_every_model_is_judged_against_it(
+    exported: FinalizeReport, searched: Searched
+) -> None:
+    out, horizons = exported.out, searched.data.horizons
+    model_file = out / layout.model_file(layout.REFERENCE)
+    assert model_file.read_text().startswith("{")  # JSON, never a pickle
+    ref = summary(out, layout.REFERENCE)
+    assert ref["family"] in ("logistic", "boosting") and set(ref["families"]) == {
+        "logistic",
+        "boosting",
+    }
+    report = (out / layout.COMPARISON).read_text()
+    assert "## Against the reference" in report
+    for model in MODELS:
+        for h in horizons:
+            versus = summary(out, model)["horizons"][str(h)]["versus_reference"]
+            assert set(versus) >= {"macro_f1", "log_loss", "sentence", "level"}
+            assert versus["macro_f1"]["low"] <= versus["macro_f1"]["high"]
+            assert versus["sentence"] in report
+    bad = out.parent / "broken"
+    shutil.copytree(out, bad)
+    probs = np.load(bad / layout.val_probs(layout.REFERENCE, 5))
+    np.save(bad / layout.val_probs(layout.REFERENCE, 5), probs[:, ::-1].copy())
+    problems = verify_results(bad, searched.data)
+    assert any("reference_val_probs_5.npy" in p for p in problems)
 
 
 def test_probabilities_align_with_the_index_and_the_val_split(
@@ -136,8 +163,8 @@ def test_each_study_links_the_comparison_and_its_models_reports(
     exported: FinalizeReport, searched: Searched
 ) -> None:
     storage = open_storage(searched.storage)
-    for model, e in exported.exported.items():
-        study = optuna.load_study(study_name=e.study, storage=storage)
+    for model in MODELS:  # the reference has no study
+        study = optuna.load_study(study_name=exported.exported[model].study, storage=storage)
         names = {a.filename for a in get_all_artifact_meta(study, storage=storage)}
         assert Path(layout.COMPARISON).name in names
         for h in searched.data.horizons:
@@ -257,6 +284,9 @@ def test_finalize_says_each_model_member_epoch_and_export_step(
         r"comparison of nhits: Optuna plots, .+",
         r"comparison of nhits: .+phase2_model_comparison\.md",
     ]
+    assert said[0] == "reference: fitting logistic regressions and boosted trees on the train rows"
+    assert re.fullmatch(r"reference: exported the \w+ models \(7 files to .+", said[-9])
+    said = [line for line in said if not line.startswith("reference: ")]
     assert len(said) == len(steps)
     for line, step in zip(said, steps, strict=True):
         assert re.fullmatch(step, line), line
@@ -290,7 +320,11 @@ def test_a_finalize_stopped_mid_export_leaves_the_old_set_untouched(
     exported: FinalizeReport, searched: Searched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = Path(shutil.copytree(exported.out, tmp_path / "results"))
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def of_nhits(root: Path) -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in root.rglob("nhits_*") if p.is_file()}
+
+    before = of_nhits(out)
 
     def stop(**_: object) -> str:  # after the model, probabilities and metrics are written
         raise RuntimeError("stopped while writing tearsheets")
@@ -298,8 +332,7 @@ def test_a_finalize_stopped_mid_export_leaves_the_old_set_untouched(
     monkeypatch.setattr("harness.finalize.export.tearsheet_html", stop)
     with pytest.raises(RuntimeError, match="stopped"):
         searched.finalize(out, ["nhits"])
-    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert after == before  # no new file, none changed: nhits's old set is whole
+    assert of_nhits(out) == before  # no new file, none changed: nhits's old set is whole
     assert pending(out) == []
 
 
@@ -313,7 +346,7 @@ def test_a_stopped_first_export_leaves_no_file_of_the_model(
     out = tmp_path / "results"
     with pytest.raises(RuntimeError, match="stopped"):
         searched.finalize(out, ["patchtst"])
-    assert [p for p in out.rglob("*") if p.is_file()] == []
+    assert list(out.rglob("patchtst_*")) == []  # the reference, exported first, stays whole
     assert pending(out) == []
 
 
@@ -325,7 +358,7 @@ def test_a_model_without_a_complete_trial_fails_clearly_while_the_others_export(
     assert "'nhits-empty'" in message and "no complete trial" in message
     assert searched.storage in message
     assert list(report.errors) == ["nhits"]
-    assert list(report.exported) == ["patchtst"]
+    assert list(report.exported) == [layout.REFERENCE, "patchtst"]
     assert verify_results(report.out, searched.data, models=["patchtst"]) == []
     assert not list(report.out.rglob("nhits_*"))
     assert "Only one model" in (report.out / layout.COMPARISON).read_text()

@@ -81,14 +81,14 @@ def test_predict_test_split_writes_aligned_files_for_every_model(
         "position",
         "timestamp",
         "symbol",
-        *(PREDICTED + m for m in MODELS),
+        *(PREDICTED + m for m in (*MODELS, "reference")),  # the reference is applied too
     ]
     np.testing.assert_array_equal(index["position"].to_numpy(), data.test)
     rows = data.frame.iloc[data.test]
     assert (pd.DatetimeIndex(index["timestamp"]) == pd.DatetimeIndex(rows["timestamp"])).all()
     assert (index["symbol"].to_numpy() == rows["symbol"].to_numpy()).all()
     expected = {"test_index.parquet"}
-    for model in MODELS:
+    for model in (*MODELS, "reference"):
         predicted = index[PREDICTED + model].to_numpy()
         assert predicted.dtype == bool and predicted.all()  # 5 demo days: history enough
         for h in data.horizons:

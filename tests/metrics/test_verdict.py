@@ -38,7 +38,7 @@ def test_a_clearly_better_model_beats_the_reference_and_an_equal_one_does_not() 
     assert sentence("tft", 5, found).startswith("tft beats the reference at 5 bars by 0.")
     same = compare(y, worse, worse, resamples=50)
     assert same["macro_f1"] == {"difference": 0.0, "low": 0.0, "high": 0.0, "beats": False}
-    assert sentence("tft", 1, same).startswith("tft does not beat the reference at 1 bars")
+    assert sentence("tft", 1, same).startswith("tft does not beat the reference at 1 bar ")
 
 
 def test_an_edge_confined_to_one_block_is_not_called_a_win() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 import torch
@@ -16,6 +17,7 @@ from harness.constants import DEFAULT_BLOCKS
 from harness.data import Phase1Data
 from harness.errors import HarnessError
 from harness.finalize.export import ModelExport, export_model
+from harness.finalize.reference import REFERENCE, export_reference
 from harness.modelfile import layout, same_rows, val_index
 from harness.staging import recover
 from harness.storage import artifacts_dir, open_storage, store_files
@@ -85,7 +87,15 @@ def finalize(
     exported: dict[str, ModelExport] = {}
     errors: dict[str, str] = {}
     made = not out.exists()  # removed again, when this run leaves it empty
+    reference: dict[int, np.ndarray] | None = None
     try:
+        try:  # first: every model's metrics compare it with the reference
+            exported[REFERENCE], reference = export_reference(
+                data, out, score=recipes[0].score, say=say
+            )
+        except HarnessError as exc:
+            errors[REFERENCE] = str(exc)
+            say(f"{REFERENCE}: not exported: {errors[REFERENCE]}")
         for recipe in {r.model: r for r in recipes}.values():  # each model once, in order given
             model = recipe.model
             try:
@@ -99,6 +109,7 @@ def finalize(
                     say=say,
                     artifacts=stored_in,
                     pbo_blocks=pbo_blocks,
+                    reference=reference,
                 )
             except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
                 errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"
@@ -112,13 +123,14 @@ def finalize(
     comparison = write_comparison(
         out,
         data,
-        studies={m: (storage, e.study) for m, e in exported.items()},
+        studies={m: (storage, e.study) for m, e in exported.items() if m != REFERENCE},
         say=say,
     )
     if stored_in is not None:
-        _store_reports(out, exported, backend, stored_in, say=say)
+        deep = {m: e for m, e in exported.items() if m != REFERENCE}
+        _store_reports(out, deep, backend, stored_in, say=say)
     report = FinalizeReport(out=out, exported=exported, errors=errors, comparison=comparison)
-    if len(errors) == 1 and not exported:
+    if len(errors) == 1 and not any(m != REFERENCE for m in exported):
         raise FinalizeError(next(iter(errors.values())), report)  # one model, one line
     if errors:
         done = ", ".join(exported) or "none"

@@ -189,6 +189,10 @@ def _markdown(
         "to validation. Cost: training time of all seeds and validation inference speed on the "
         "device named in each model's metrics JSON.",
         "",
+        "## Against the reference",
+        "",
+        *_reference_lines(reports_dir.parent, data, reports),
+        "",
         "## Selection: how much of it is luck",
         "",
         *_selection_lines(reports, horizons),
@@ -273,6 +277,46 @@ def _markdown(
         if (reports_dir / files["html"]).is_file():
             lines += ["", f"Interactive: [{files['html']}]({files['html']})"]
     return "\n".join(lines) + "\n"
+
+
+def _reference_lines(out: Path, data: Phase1Data, reports: dict[str, dict[str, Any]]) -> list[str]:
+    """The reference's val numbers, then per model and horizon whether it beats them."""
+    path = layout.resolve(out, layout.metrics(layout.REFERENCE))
+    if not path.is_file():
+        return ["No reference was exported with these models (finalize exports one)."]
+    ref = json.loads(path.read_text())
+    if ref.get("data_fingerprint") != data.fingerprint:
+        return [f"`{path.name}` is of another dataset: no verdict."]
+    lines = [
+        f"The reference: {ref['family']} models ({ref['score_rule']}; chosen on val as the deep "
+        "models are). Its validation numbers:",
+        "",
+        "| horizon | macro-F1 | log-loss | Sharpe | buy & hold Sharpe | timing PSR |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for h in data.horizons:
+        v = ref["horizons"][str(h)]["val"]
+        lines.append(
+            f"| {h} | {_f(v[MACRO_F1])} | {_f(v.get(LOG_LOSS))} | {_f(v[SHARPE], '.2f')} "
+            f"| {_f(v.get(BUY_HOLD_SHARPE), '.2f')} | {_f(v.get(TIMING_PSR))} |"
+        )
+    lines += [
+        "",
+        "Each model against it on the same validation rows: the difference in macro-F1 (and in "
+        "log-loss, lower is better) with a 90% interval from a block bootstrap over contiguous "
+        "blocks of validation rows; a model beats the reference where the interval lies above 0.",
+        "",
+    ]
+    for report in reports.values():
+        for h in data.horizons:
+            versus = report["horizons"][str(h)].get("versus_reference")
+            if versus is not None:
+                loss = versus["log_loss"]
+                lines.append(
+                    f"- {versus['sentence']}; its log-loss is {loss['difference']:+.3f} lower "
+                    f"({loss['low']:+.3f} to {loss['high']:+.3f})."
+                )
+    return lines
 
 
 def _bars_per_year(reports: dict[str, dict[str, Any]]) -> str:

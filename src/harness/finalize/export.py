@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,6 +45,7 @@ from harness.finalize.report import (
 )
 from harness.finalize.selection import selection_report
 from harness.metrics import SCORE, train_val_gap
+from harness.metrics.verdict import compare, sentence
 from harness.modelfile import (
     EnsembleNet,
     layout,
@@ -161,11 +162,13 @@ def export_model(
     say: Callable[[str], None],
     artifacts: Path | None = None,
     pbo_blocks: int = DEFAULT_BLOCKS,
+    reference: Mapping[int, np.ndarray] | None = None,
 ) -> ModelExport:
     """Retrain the best complete trial of `study_name` and write the model's whole set.
 
     `artifacts`: the folder the study's trials stored their val predictions in (for the
-    probability of backtest overfitting, `pbo_blocks` blocks); None: none."""
+    probability of backtest overfitting, `pbo_blocks` blocks); None: none. `reference`: the
+    reference's val probabilities per horizon, which the model's are compared with."""
     model, data = recipe.model, recipe.data
     study = load_study(storage, storage_url, study_name, model)
     trial = pick_trial(study, storage_url, model, data)
@@ -187,10 +190,10 @@ def export_model(
         f"retraining {seeds} member(s)"
     )
 
-    with _writing(model, out):
+    with writing_into(model, out):
         stage = Staging(out, model)
     try:
-        with _writing(model, out), stage.path(layout.training_log(model)).open("w") as log:
+        with writing_into(model, out), stage.path(layout.training_log(model)).open("w") as log:
             log.write(f"config {json.dumps(run.to_flat(), sort_keys=True)}\n")  # as EpochLog
             log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
             fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
@@ -207,6 +210,7 @@ def export_model(
             member_seeds=member_seeds,
             artifacts=artifacts,
             pbo_blocks=pbo_blocks,
+            reference=reference,
         )
         say(f"{model}: writing its files (checkpoint, predictions, metrics, tearsheets)")
         try:
@@ -234,7 +238,7 @@ def export_model(
 
 
 @contextlib.contextmanager
-def _writing(model: str, out: Path) -> Iterator[None]:
+def writing_into(model: str, out: Path) -> Iterator[None]:
     """A write into `out` that fails (a full disk, a read-only folder) is one line naming it;
     the staged set is discarded, so nothing of it is kept."""
     try:
@@ -259,6 +263,7 @@ def _evaluate(
     member_seeds: list[int],
     artifacts: Path | None,
     pbo_blocks: int,
+    reference: Mapping[int, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], SplitResult]:
     """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json."""
     model, prepared, budget = recipe.model, recipe.prepared(run), recipe.budget
@@ -293,6 +298,13 @@ def _evaluate(
             "deflated_sharpe": selected["deflated_sharpe"][h],
             "pbo": selected["overfitting"][str(h)]["pbo"],  # overfitting[h] has the details
         }
+        if reference is not None:  # both over every val row, in the split file's order
+            labels = prepared.labels[torch.as_tensor(val_rows, device=prepared.device)]
+            found = compare(labels[:, horizons.index(h)].cpu().numpy(), val.probs[h], reference[h])
+            per_horizon[str(h)]["versus_reference"] = {
+                **found,
+                "sentence": sentence(model, h, found),
+            }
     first = members(net)[0]
     summary = {
         "format_version": FORMAT_VERSION,

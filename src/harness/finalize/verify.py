@@ -50,7 +50,7 @@ def verify_results(
         for p in pending(out)
     ]
     if models is None:
-        models = [m for m in MODELS if _has_files(out, m)]
+        models = [m for m in (*MODELS, layout.REFERENCE) if _has_files(out, m)]
         if not models:
             return [*problems, f"{out}: no model exported here (finalize writes one)"]
     problems += _check_index(out, data)
@@ -71,13 +71,14 @@ def verify_results(
         )
         for relative in files:
             path = layout.resolve(out, relative)
-            if not path.is_file() and relative not in (layout.checkpoint(model), layout.VAL_INDEX):
+            if not path.is_file() and relative not in (layout.model_file(model), layout.VAL_INDEX):
                 if not relative.endswith(".npy"):  # both named above already
                     problems.append(f"{path}: missing")
             elif relative.endswith(".json"):
                 problems += _check_json(path)
         problems += _check_manifest(out, model, files, changed)
-        problems += _check_scaler_json(out, model, data)
+        if model != layout.REFERENCE:  # the reference keeps its scaler inside its JSON
+            problems += _check_scaler_json(out, model, data)
     problems += [
         f"{layout.resolve(out, relative)}: changed since export (size or SHA-256 differ from "
         f"{', '.join(manifests)})"
@@ -91,7 +92,7 @@ def verify_results(
 def _has_files(out: Path, model: str) -> bool:
     return any(
         layout.resolve(out, f).exists()
-        for f in (layout.manifest(model), layout.checkpoint(model), layout.metrics(model))
+        for f in (layout.manifest(model), layout.model_file(model), layout.metrics(model))
     )
 
 
@@ -229,10 +230,12 @@ def _check_probs(path: Path, n_val: int) -> tuple[np.ndarray | None, list[str]]:
 def _check_model(
     out: Path, model: str, data: Phase1Data, saved: dict[int, np.ndarray]
 ) -> tuple[list[str], nn.Module | None]:
-    """The model file's problems, and the model when it loads."""
-    path = layout.resolve(out, layout.checkpoint(model))
+    """The model file's problems, and the model when it loads (None for the reference)."""
+    path = layout.resolve(out, layout.model_file(model))
     if not path.is_file():
         return [f"{path}: missing"], None
+    if model == layout.REFERENCE:
+        return _check_reference(path, data, saved), None
     try:
         net, meta = load_model(path)
     except CheckpointError as exc:
@@ -288,5 +291,31 @@ def _check_loaded(
             problems.append(
                 f"{layout.resolve(out, layout.val_probs(model, h))}: the model in {path.name} "
                 f"does not reproduce it (max difference {diff:.2e} > {ATOL:g})"
+            )
+    return problems
+
+
+def _check_reference(path: Path, data: Phase1Data, saved: dict[int, np.ndarray]) -> list[str]:
+    """The reference's JSON: it loads, was fit on this data's train rows, and reproduces the
+    exported probabilities on the validation rows."""
+    from harness.reference import ReferenceFileError, fit_scaler, load_reference
+
+    try:
+        ref = load_reference(path)
+    except ReferenceFileError as exc:
+        return [str(exc)]
+    if tuple(ref.feature_names) != tuple(data.feature_names):
+        return [f"{path}: feature names differ from the data's"]
+    mean, scale = fit_scaler(data)
+    if not (np.allclose(ref.mean, mean) and np.allclose(ref.scale, scale)):
+        return [f"{path}: mean/scale differ from those of the data's train rows"]
+    probs = ref.predict_proba(data, data.val)
+    problems = []
+    for h, expected in saved.items():
+        diff = float(np.max(np.abs(probs[h] - expected))) if h in probs else np.inf
+        if not diff <= ATOL:
+            problems.append(
+                f"{path.parent.parent / layout.val_probs(layout.REFERENCE, h)}: the model in "
+                f"{path.name} does not reproduce it (max difference {diff:.2e} > {ATOL:g})"
             )
     return problems

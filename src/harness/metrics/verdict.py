@@ -94,13 +94,13 @@ def sentence(model: str, horizon: int, found: dict[str, Any], *, metric: str = "
     """One plain sentence of `compare`'s result for `metric`."""
     m = found[metric]
     what = "macro-F1" if metric == "macro_f1" else "log-loss"
+    bars = f"{horizon} bar{'' if horizon == 1 else 's'}"
     interval = f"{found['level']:.0%} interval {m['low']:.3f} to {m['high']:.3f}"
     if m["beats"]:
         return (
-            f"{model} beats the reference at {horizon} bars by {m['difference']:.3f} of {what} "
-            f"({interval})"
+            f"{model} beats the reference at {bars} by {m['difference']:.3f} of {what} ({interval})"
         )
     return (
-        f"{model} does not beat the reference at {horizon} bars (difference in {what} "
-        f"{m['difference']:.3f}, {interval})"
+        f"{model} does not beat the reference at {bars} (difference in {what} "
+        f"{m['difference']:+.3f}, {interval})"
     )

@@ -13,12 +13,20 @@ PREDICTIONS_DIR = "predictions"
 REPORTS_DIR = "reports"
 LOGS_DIR = "logs"
 
+REFERENCE = "reference"
+"""The reference model's name: exported like a model, its model file JSON (harness.reference)."""
+
 VAL_INDEX = f"{PREDICTIONS_DIR}/val_index.parquet"
 COMPARISON = f"{REPORTS_DIR}/phase2_model_comparison.md"
 
 
 def checkpoint(model: str) -> str:
     return f"{MODELS_DIR}/{model}_final.pth"
+
+
+def model_file(model: str) -> str:
+    """The file a model is rebuilt from: its checkpoint, or the reference's JSON."""
+    return f"{MODELS_DIR}/{REFERENCE}_model.json" if model == REFERENCE else checkpoint(model)
 
 
 def scaler(model: str) -> str:
@@ -57,6 +65,13 @@ def training_log(model: str) -> str:
 
 def model_files(model: str, horizons: tuple[int, ...], *, interpretable: bool) -> list[str]:
     """Every file of one model's set, relative to the results folder (its manifest aside)."""
+    if model == REFERENCE:  # its scaler is inside its JSON; no epochs, no tearsheet
+        return [
+            model_file(model),
+            *(val_probs(model, h) for h in horizons),
+            VAL_INDEX,
+            metrics(model),
+        ]
     files = [
         checkpoint(model),
         scaler(model),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from harness.modelfile.checkpoint import ModelMeta, load_model
 from harness.modelfile.infer import BATCH_SIZE, class_probs
 from harness.modelfile.manifest import ManifestError, check_files
 from harness.models import MODELS
+
+if TYPE_CHECKING:
+    from harness.reference import Reference
 
 
 class PredictError(HarnessError):
@@ -125,15 +129,7 @@ class Predictor:
         return Prediction(probs=probs, predicted=predicted)
 
     def _horizons(self, horizons: Sequence[int] | None) -> tuple[int, ...]:
-        if horizons is None:
-            return self.meta.horizons
-        lacking = [h for h in horizons if h not in self.meta.horizons]
-        if lacking:
-            raise PredictError(
-                f"{self.model}: no {', '.join(map(str, lacking))}-bar horizon (it predicts "
-                f"{', '.join(map(str, self.meta.horizons))})"
-            )
-        return tuple(dict.fromkeys(int(h) for h in horizons))
+        return _chosen(self.model, self.meta.horizons, horizons)
 
     def _raw_features(self, bars: Bars) -> np.ndarray:
         """[N, F] float64 in the model's feature order, matched by name."""
@@ -171,6 +167,19 @@ class Predictor:
         return torch.from_numpy(codes).to(self.device)
 
 
+def _chosen(model: str, known: tuple[int, ...], horizons: Sequence[int] | None) -> tuple[int, ...]:
+    """The horizons asked for (default: all the model predicts), each one it predicts."""
+    if horizons is None:
+        return known
+    lacking = [h for h in horizons if h not in known]
+    if lacking:
+        raise PredictError(
+            f"{model}: no {', '.join(map(str, lacking))}-bar horizon (it predicts "
+            f"{', '.join(map(str, known))})"
+        )
+    return tuple(dict.fromkeys(int(h) for h in horizons))
+
+
 def _files(bars: Bars) -> str:
     return ", ".join(name for name, _ in bars.sources)
 
@@ -178,7 +187,40 @@ def _files(bars: Bars) -> str:
 def files_read(model: str) -> tuple[str, ...]:
     """The files of `model`'s set a Predictor reads, relative to the results folder: the model
     file alone (weights, config and the train mean/std; never ``scaler.pkl``)."""
-    return (layout.checkpoint(model),)
+    return (layout.model_file(model),)
+
+
+class ReferencePredictor:
+    """The exported reference (``harness.reference``) with a Predictor's ``predict_proba``:
+    features matched by name, NaN and ``predicted`` False where a row lacks the reference's
+    `lags` rows of history in its symbol."""
+
+    model = layout.REFERENCE
+
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+
+    def predict_proba(
+        self,
+        bars: Bars | pd.DataFrame,
+        *,
+        rows: np.ndarray | None = None,
+        horizons: Sequence[int] | None = None,
+    ) -> Prediction:
+        if not isinstance(bars, Bars):
+            bars = Bars.from_frame(bars)
+        frame, names = bars.frame, self.reference.feature_names
+        missing = [c for c in names if c not in frame.columns]
+        if missing:
+            raise PredictError(
+                f"reference: feature column(s) {', '.join(missing)} missing in {_files(bars)}"
+            )
+        n = len(frame)
+        rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+        chosen = _chosen(self.model, self.reference.horizons, horizons)
+        probs = self.reference.predict_proba(frame, rows)
+        predicted = np.isfinite(probs[chosen[0]]).all(axis=1)
+        return Prediction(probs={h: probs[h] for h in chosen}, predicted=predicted)
 
 
 def load_predictor(
@@ -187,15 +229,15 @@ def load_predictor(
     *,
     device: torch.device | str | None = None,
     batch_size: int = BATCH_SIZE,
-) -> Predictor:
+) -> Predictor | ReferencePredictor:
     """The model `finalize` exported to `results/models/{model}_final.pth`, in eval mode on
     `device` (default: the GPU when there is one). Loads with ``weights_only=True``, once the
     files it reads (``files_read``) match the size and SHA-256 that finalize recorded in
     ``models/{model}_manifest.json``: a missing manifest, or a file it does not list or that
     differs, is a PredictError naming the file."""
-    if model not in MODELS:
-        raise PredictError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
-    path = Path(results) / layout.checkpoint(model)
+    if model not in (*MODELS, layout.REFERENCE):
+        raise PredictError(f"unknown model {model!r}; known: {', '.join(MODELS)}, reference")
+    path = Path(results) / layout.model_file(model)
     if not path.is_file():
         raise PredictError(
             f"{path}: no finalized {model} model; run `harness finalize` first, or name the "
@@ -205,6 +247,13 @@ def load_predictor(
         check_files(results, model, files_read(model))
     except ManifestError as exc:
         raise PredictError(str(exc)) from None
+    if model == layout.REFERENCE:
+        from harness.reference import ReferenceFileError, load_reference
+
+        try:
+            return ReferencePredictor(load_reference(path))
+        except ReferenceFileError as exc:
+            raise PredictError(str(exc)) from None
     net, meta = load_model(path, device=device_for_training() if device is None else device)
     if meta.model != model:
         raise PredictError(f"{path}: holds a {meta.model!r} model, not {model!r}")

@@ -118,7 +118,7 @@ def write_predictions(
 
 
 def _finalized(results: Path) -> list[str]:
-    found = [m for m in MODELS if (results / layout.checkpoint(m)).is_file()]
+    found = [m for m in (*MODELS, layout.REFERENCE) if (results / layout.model_file(m)).is_file()]
     if not found:
         raise PredictError(
             f"{results / layout.MODELS_DIR}: no finalized model; run `harness finalize` first, "
@@ -173,7 +173,7 @@ def _merge_index(path: Path, index: pd.DataFrame) -> pd.DataFrame:
             "match this index; predict those models too (--model all), or use another --out"
         )
     merged = index.assign(**{c: old[c].to_numpy(dtype=bool) for c in others})
-    rank = {PREDICTED + m: k for k, m in enumerate(MODELS)}
+    rank = {PREDICTED + m: k for k, m in enumerate((*MODELS, layout.REFERENCE))}
     flags = sorted(
         (c for c in merged.columns if c.startswith(PREDICTED)), key=lambda c: rank.get(c, 99)
     )
