@@ -1,4 +1,4 @@
-"""A set of files appears together or not at all: one model's export (DESIGN.md section 6), the
+"""A set of files appears together or not at all: one model's export (docs/contracts.md), the
 demo dataset.
 
 A set is written into a temp folder inside the folder it goes to (same file system, so moving a

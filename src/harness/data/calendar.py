@@ -2,7 +2,7 @@
 
 The figure annualizes Sharpe ratios in the per-epoch report, in the exported metrics and in
 ``check-data``; it is part of what selects models, so the test split's timestamps stay unread
-(DESIGN.md section 2). Each symbol gets its own figure: hourly FX beside daily equities is a
+(docs/contracts.md). Each symbol gets its own figure: hourly FX beside daily equities is a
 valid dataset, and one pooled figure would annualize both wrongly.
 """
 

@@ -1,4 +1,4 @@
-"""Load and validate the Phase 1 outputs (the input contract of DESIGN.md section 2).
+"""Load and validate the Phase 1 outputs (the input contract of docs/contracts.md).
 
 Every problem becomes a :class:`DataError` whose message names the file, the column and the rows;
 the CLI prints it and exits with code 2. The test split is read for its positions only: they are

@@ -1,6 +1,6 @@
 """A synthetic Phase 1 dataset: 5-minute micro futures bars with a planted, learnable signal.
 
-``make_demo(out)`` writes exactly the input contract (DESIGN.md section 2)::
+``make_demo(out)`` writes exactly the input contract (docs/contracts.md)::
 
     out/data/final/{SYMBOL}_final_labeled.parquet    one file per symbol (MES, MGC by default)
     out/config/splits/{train,val,test}_indices.npy   int64 positions into the combined frame

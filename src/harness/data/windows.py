@@ -1,4 +1,4 @@
-"""Windows over the combined frame (DESIGN.md section 3) and the batches cut from them.
+"""Windows over the combined frame (docs/contracts.md) and the batches cut from them.
 
 The standardized feature matrix is one contiguous float32 tensor [N, F] on the training device.
 A strided view of it, [N - L + 1, L, F], holds every window without copying; a batch is one

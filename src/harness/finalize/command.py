@@ -51,7 +51,7 @@ def finalize(
     artifacts: Path | None = None,
     pbo_blocks: int = DEFAULT_BLOCKS,
 ) -> FinalizeReport:
-    """Retrain each model's best complete trial and export its files (DESIGN.md section 6).
+    """Retrain each model's best complete trial and export its files (docs/contracts.md).
 
     `recipes`: one per model, all of one dataset, each as its study ran (objective, space, and
     the caps of a smoke search); `study_names` maps each model to its study in `storage`.

@@ -79,7 +79,7 @@ class ModelExport:
 
 
 def check_val_covered(prepared: PreparedData, data: Phase1Data, model: str) -> None:
-    """Phase 3 needs every model to predict every val row (DESIGN.md section 3), in one order."""
+    """Phase 3 needs every model to predict every val row (docs/contracts.md), in one order."""
     covered = prepared.val.cpu().numpy()
     if len(covered) == len(data.val):
         return

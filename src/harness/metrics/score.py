@@ -1,7 +1,7 @@
 """Scoring one split: every metric per horizon, and the one number a trial maximizes.
 
 ``evaluate_split`` is the one function behind both the per-epoch validation report and the
-exported metrics; ``combine_score`` turns its result into the score (DESIGN.md section 5).
+exported metrics; ``combine_score`` turns its result into the score (docs/contracts.md).
 
 The score's Sharpe term (`sharpe_term`) is one of
 

@@ -1,6 +1,6 @@
 """Backtest of the classifier's rule: numpy every epoch, vectorbt for export and tearsheets.
 
-The rule (DESIGN.md section 5): at row i's close, predicted class 2 -> long, 0 -> short,
+The rule (docs/contracts.md): at row i's close, predicted class 2 -> long, 0 -> short,
 1 -> flat; the position is held to the next bar of the same symbol.
 
 The simulation is the one ``vbt.Portfolio.from_signals(..., size=np.inf, fees=f)`` runs with

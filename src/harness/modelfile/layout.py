@@ -1,4 +1,4 @@
-"""Where every exported file lives under the results folder (DESIGN.md section 6, fixed).
+"""Where every exported file lives under the results folder (docs/contracts.md, fixed).
 
 Export, the comparison report and ``verify_results`` all name files through these functions, so
 the contract is written down once.

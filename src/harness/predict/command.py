@@ -1,6 +1,6 @@
 """`harness predict`: a results folder and bars in, probability files and their index out.
 
-Files (DESIGN.md section 6), in `out` (default: ``predict/`` inside the results folder, never
+Files (docs/contracts.md), in `out` (default: ``predict/`` inside the results folder, never
 finalize's ``predictions/``):
 
     {model}_{split}_probs_{h}.npy   float32 [N, 3], columns short / neutral / long; row k belongs
