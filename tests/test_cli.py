@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
 from harness import MODEL_NAMES
 from harness.cli import main
+from harness.errors import HarnessError, WorkFailed
+from harness.interrupts import Terminated
 from harness.models import MODELS
 from harness.training import Phase2Module
 from tests.conftest import HORIZONS, tiny_frames, tiny_splits, write_dataset
@@ -345,14 +348,16 @@ def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_datab
     assert any((tmp_path / "artifacts").iterdir())  # beside s.db
     capsys.readouterr()
     argv = ["overfit", "--model", "nhits", "--data", str(tiny_dataset), "--storage", storage]
-    assert main([*argv, "--study", "mine", "--blocks", "4"]) == 0
+    assert main([*argv, "--study", "mine", "--pbo-blocks", "4"]) == 0
     out = capsys.readouterr().out
     for h in HORIZONS:
         assert re.search(rf"{h}-bar: PBO [01]\.\d{{3}} over 3 of 3 complete trials, 36 val", out)
-    assert main([*argv, "--study", "mine", "--blocks", "3"]) == 2
-    assert "even" in capsys.readouterr().err
+    assert main([*argv, "--study", "mine", "--blocks", "3"]) == 2  # the old spelling
+    err = capsys.readouterr().err
+    assert "note: --blocks is deprecated and goes in the next version: use --pbo-blocks" in err
+    assert "even" in err
     empty = tmp_path / "elsewhere"
-    assert main([*argv, "--study", "mine", "--blocks", "4", "--artifacts", str(empty)]) == 0
+    assert main([*argv, "--study", "mine", "--pbo-blocks", "4", "--artifacts", str(empty)]) == 0
     assert "n/a: 0 complete trial(s) with stored val predictions" in capsys.readouterr().out
 
 
@@ -503,3 +508,90 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"harness {harness.__version__}"
+
+
+# --- exit codes: one meaning each -------------------------------------------------------------
+
+
+def _raising(exc: BaseException) -> Any:
+    def run(*_: object, **__: object) -> None:
+        raise exc
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "says"),
+    [
+        (None, 0, ""),
+        (HarnessError("bad input"), 2, "error: bad input"),
+        (WorkFailed("worker 0: 5 trials in a row failed"), 1, "error: worker 0: 5 trials"),
+        (RuntimeError("a bug"), 1, "error: unexpected RuntimeError: a bug (traceback in "),
+        (KeyboardInterrupt(), 130, "interrupted (Ctrl-C): "),
+        (Terminated(), 143, "interrupted (SIGTERM): "),
+    ],
+)
+def test_each_exit_code_means_one_thing(
+    raised: BaseException | None,
+    code: int,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    storage = f"sqlite:///{tmp_path}/s.db"
+    optuna.storages.RDBStorage(storage)  # an empty storage: status reads it
+    if raised is not None:
+        monkeypatch.setattr("harness.search.storage_status", _raising(raised))
+    assert main(["status", "--storage", storage]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(says) and err.count("\n") == (0 if code == 0 else 1)
+    if isinstance(raised, RuntimeError):
+        log = Path(err.split("(traceback in ")[1].removesuffix(")\n"))
+        assert "RuntimeError: a bug" in log.read_text() and "Traceback" not in err
+
+
+def test_bad_usage_is_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--model", "lstm"]) == 2
+    assert capsys.readouterr().err.startswith("error: harness search: argument --model")
+
+
+def test_the_storage_can_come_from_the_environment_and_its_password_is_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HARNESS_STORAGE", "postgresql://me:S3CRET@127.0.0.1:9/none")
+    assert main(["status"]) == 2  # no server there
+    out, err = capsys.readouterr()
+    assert "postgresql://me:***@127.0.0.1:9/none" in err and "S3CRET" not in out + err
+    monkeypatch.setenv("HARNESS_STORAGE", f"sqlite:///{tmp_path}/env.db")
+    assert main(["search", "--model", "nhits", "--trials", "0"]) == 2  # refused before use
+    assert main(["status"]) == 2  # a reader makes no storage: it names the env's file
+    assert f"{tmp_path}/env.db" in capsys.readouterr().err
+
+
+def test_a_dashboard_on_another_host_says_it_has_no_authentication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage = f"sqlite:///{tmp_path}/s.db"
+    optuna.storages.RDBStorage(storage)
+    bound = []
+
+    class Server:  # stands in for wsgiref's: records the address, stops at the first request
+        timeout = 0.0
+
+        def handle_request(self) -> None:
+            raise KeyboardInterrupt
+
+        def server_close(self) -> None:
+            pass
+
+    def make_server(host: str, port: int, app: object) -> Server:
+        bound.append((host, port))
+        return Server()
+
+    monkeypatch.setattr("wsgiref.simple_server.make_server", make_server)
+    assert main(["dashboard", "--storage", storage, "--host", "0.0.0.0", "--port", "8123"]) == 0
+    out = capsys.readouterr().out
+    assert bound == [("0.0.0.0", 8123)] and "no authentication" in out
+    assert main(["dashboard", "--storage", storage]) == 0
+    assert bound[-1] == ("127.0.0.1", 8080) and "no authentication" not in capsys.readouterr().out

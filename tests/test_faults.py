@@ -135,7 +135,7 @@ CASES: dict[str, tuple[Callable[[Env], list[str]], str]] = {
     "search --trials x": (lambda e: search(e, "--trials", "x"), "expected a whole number"),
     "train --epochs 0": (lambda e: train(e, "--epochs", "0"), "--epochs: must be >= 1"),
     "train --seed -1": (lambda e: train(e, "--seed", "-1"), "--seed: must be >= 0"),
-    "finalize --seeds 0": (lambda e: finalize(e, "--seeds", "0"), "--seeds: must be >= 1"),
+    "finalize --members 0": (lambda e: finalize(e, "--members", "0"), "--members: must be >= 1"),
     "demo-data --days -1": (
         lambda e: ["demo-data", "--out", str(e.root / "demo"), "--days", "-1"],
         "--days: must be >= 1",

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES
+from harness.constants import DEFAULT_BLOCKS, MODEL_NAMES, storage_url
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def search(
     *,
     trials: int = 50,
     data: Path | None = None,
-    storage: str = DEFAULT_STORAGE,
+    storage: str | None = None,
     study: str | None = None,
     jobs: int = 1,
     timeout: float | None = None,
@@ -173,6 +173,7 @@ def search(
 
     Before the first trial, `say` hears the time and memory estimate (measured while
     `working(...)` is entered); `display(study, target)` watches the trials, if given."""
+    storage = storage_url(storage)
     from harness.search import SearchRequest, plan_search, run_search
     from harness.storage import best_trial, n_finished
 
@@ -297,10 +298,10 @@ def finalize(
     model: str = "all",
     *,
     data: Path | None = None,
-    storage: str = DEFAULT_STORAGE,
+    storage: str | None = None,
     study: str | None = None,
     out: Path = Path("results"),
-    seeds: int = 1,
+    members: int = 1,
     epochs: int | None = None,
     max_batches: int | None = None,
     artifacts: Path | None = None,
@@ -312,6 +313,7 @@ def finalize(
     """Retrain each model's best trial as its study searched it, export the files Phase 3
     reads into `out`, and write the comparison report. Raises FinalizeError, after exporting
     the rest, when a model fails."""
+    storage = storage_url(storage)
     from harness.data import load_dataset
     from harness.finalize import check_out
     from harness.finalize import finalize as export_all
@@ -338,7 +340,7 @@ def finalize(
         storage=storage,
         study_names={c.model: c.study for c in choices},
         out=Path(out),
-        seeds=seeds,
+        seeds=members,
         say=say,
         artifacts=artifacts,
         pbo_blocks=pbo_blocks,
@@ -349,14 +351,15 @@ def overfit(
     model: str,
     *,
     data: Path | None = None,
-    storage: str = DEFAULT_STORAGE,
+    storage: str | None = None,
     study: str | None = None,
     artifacts: Path | None = None,
-    blocks: int = DEFAULT_BLOCKS,
+    pbo_blocks: int = DEFAULT_BLOCKS,
     say: Say = _quiet,
 ) -> tuple[str, dict[int, dict[str, Any]]]:
     """The probability of backtest overfitting of a study's best trial, per horizon, from its
     trials' stored val predictions: (study name, horizon -> result); `say` hears a line each."""
+    storage = storage_url(storage)
     from harness.data import load_dataset
     from harness.storage import artifacts_dir, load_study, open_storage, study_overfitting
     from harness.storage.artifacts import overfit_lines
@@ -368,7 +371,7 @@ def overfit(
         loaded,
         directory=artifacts_dir(storage, artifacts),
         cost_bps=choice.recipe.score.cost_bps,
-        n_blocks=blocks,
+        n_blocks=pbo_blocks,
     )
     for line in overfit_lines(choice.study, found):
         say(line)
@@ -433,14 +436,17 @@ def demo_data(out: Path, *, seed: int = 0, days: int | None = None, say: Say = _
 
 
 def dashboard(
-    storage: str = DEFAULT_STORAGE,
+    storage: str | None = None,
     *,
     port: int = 8080,
+    host: str = "127.0.0.1",
     artifacts: Path | None = None,
     say: Say = _quiet,
 ) -> None:
-    """Serve optuna-dashboard on `storage` and its artifact folder at 127.0.0.1:`port`, in this
-    process, until Ctrl-C or SIGTERM."""
+    """Serve optuna-dashboard on `storage` and its artifact folder at `host`:`port` (default
+    loopback only: the dashboard has no authentication), in this process, until Ctrl-C or
+    SIGTERM."""
+    storage = storage_url(storage)
     from wsgiref.simple_server import make_server
 
     from optuna.artifacts import FileSystemArtifactStore
@@ -455,8 +461,13 @@ def dashboard(
     store = FileSystemArtifactStore(folder) if folder is not None and folder.is_dir() else None
     where = f"; artifacts from {folder}" if store is not None else ""
     # In this process, not a child: Ctrl-C or SIGTERM stops the one process that listens.
-    server = make_server("127.0.0.1", port, wsgi(backend, artifact_store=store))
-    say(f"optuna-dashboard on http://127.0.0.1:{port}{where} (Ctrl-C stops it)")
+    server = make_server(host, port, wsgi(backend, artifact_store=store))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        say(
+            f"warning: the dashboard has no authentication: anyone who reaches {host}:{port} "
+            "sees the studies and can change their notes; an SSH tunnel keeps it private"
+        )
+    say(f"optuna-dashboard on http://{host}:{port}{where} (Ctrl-C stops it)")
     # Ctrl-C is a request that the loop sees between requests: one raised while wsgiref answers
     # a request (the open page polls) is caught by wsgiref's handler, which logs a traceback and
     # serves on, as under optuna_dashboard.run_server. A third Ctrl-C raises at once.

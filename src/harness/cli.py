@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shlex
 import signal
 import sys
 import threading
@@ -17,21 +16,20 @@ from rich.console import Console
 from rich.text import Text
 
 from harness import api, interrupts
-from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES, __version__
-from harness.errors import HarnessError
+from harness.constants import (
+    DEFAULT_BLOCKS,
+    DEFAULT_STORAGE,
+    MODEL_NAMES,
+    STORAGE_ENV,
+    __version__,
+    storage_url,
+)
+from harness.errors import HarnessError, WorkFailed, write_traceback
 from harness.screen import fit, show
 
 # Markup off: study names, paths and params are printed as they are ("x[/]y" is a name).
 console = Console(markup=False)
 errors = Console(stderr=True, markup=False)
-
-# What Ctrl-C leaves behind, per command; the line goes on with the command that resumes.
-INTERRUPTED = {
-    "search": "the running trial is marked failed, finished trials are kept. Resume with",
-    "train": "training stopped; the log holds the epochs it finished. Run it again with",
-    "finalize": "models exported before it are complete, the one in training was not written. "
-    "Resume with",
-}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,17 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, interrupts.on_sigterm)
     try:
         return args.run(args) or 0
-    except HarnessError as exc:
+    except HarnessError as exc:  # the work that failed (1), or bad input (2)
         _error(str(exc))
-        return 2
+        return 1 if isinstance(exc, WorkFailed) else 2
     except OSError as exc:  # a path the user gave that cannot be written or read
         where = f": {exc.filename}" if exc.filename else ""
         _error(f"{exc.strerror or exc}{where}")
         return 2
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, interrupts.Terminated)
-        show(errors, _interrupted(argv, "SIGTERM" if terminated else "Ctrl-C"))
+        show(errors, interrupts.resume_line(argv, "SIGTERM" if terminated else "Ctrl-C"))
         return 143 if terminated else 130
+    except Exception as exc:  # a bug: one line, the traceback in a file for the report
+        _error(f"unexpected {type(exc).__name__}: {exc} (traceback in {write_traceback()})")
+        return 1
 
 
 def _error(message: str) -> None:
@@ -65,22 +66,6 @@ def _error(message: str) -> None:
     text = Text("\n".join(fit(line, errors.width)) if errors.is_terminal else line)
     text.stylize("bold red", 0, len("error:"))
     errors.print(text, highlight=False, soft_wrap=True)
-
-
-def _interrupted(argv: list[str], by: str) -> str:
-    """One line: what the stop left, and the command that resumes (its password redacted)."""
-    from harness.storage.study import redact
-
-    shown = [_redact_arg(a, redact) for a in argv]
-    note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
-    left = INTERRUPTED.get(argv[0] if argv else "", "stopped. Run it again with")
-    return f"interrupted ({by}): {left}: harness {shlex.join(shown)}{note}"
-
-
-def _redact_arg(arg: str, redact: Callable[[str], str]) -> str:
-    flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-    hidden = redact(value)  # a URL, or a libpq key=value string
-    return f"{flag}{sep}{hidden}" if hidden != value and "***" in hidden else arg
 
 
 class _UsageError(Exception):
@@ -134,13 +119,26 @@ def _o(flag: str, help: str, **kwargs: Any) -> Option:
     return flag, {"help": help, **kwargs}
 
 
+def _renamed(old: str, new: str, **kwargs: Any) -> Option:
+    """An old spelling of `new`: it works for one more version and says so in one line."""
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser: Any, space: Any, value: Any, flag: Any = None) -> None:
+            show(errors, f"note: {old} is deprecated and goes in the next version: use {new}")
+            setattr(space, self.dest, value)
+
+    dest = new.removeprefix("--").replace("-", "_")
+    return old, {"help": f"deprecated: {new}", "dest": dest, "action": Renamed,
+                 "default": argparse.SUPPRESS, **kwargs}  # fmt: skip
+
+
 # Options of several commands, each spelled and explained once.
 SHARED: dict[str, Option] = {
     "data": _o(
         "--data", "Phase 1 folder (data/final, config/splits); default: ., else the demo", type=Path
     ),
     "storage": _o(
-        "--storage", "Optuna storage URL (postgresql://... to share)", default=DEFAULT_STORAGE
+        "--storage", f"Optuna storage URL (default: ${STORAGE_ENV}, else {DEFAULT_STORAGE})"
     ),
     "study": _o("--study", "study name (default: {model}-{profile}-{dataset})"),
     "epochs": _o("--epochs", "cap epochs (smoke runs)", type=POSITIVE),
@@ -190,8 +188,9 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             _o("--model", "a model, or all of them", choices=ALL, default="all"),
             "data", "storage", "study",
             _o("--out", "the results folder to write", type=Path, default=Path("results")),
-            _o("--seeds", "train K seeds of the best config, average their probabilities",
+            _o("--members", "train K seeds of the best config, average their probabilities",
                type=POSITIVE, default=1),
+            _renamed("--seeds", "--members", type=POSITIVE),
             "epochs", "max-batches", "artifacts",
             _o("--pbo-blocks", PBO, type=int, default=DEFAULT_BLOCKS),
             _o("--space", "must be the space the study recorded (default: that one)", type=Path),
@@ -200,12 +199,14 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "overfit": (_overfit, "probability of backtest overfitting of a study's best trial", [
             _o("--model", "the model", choices=MODELS, required=True),
             "data", "storage", "study", "artifacts",
-            _o("--blocks", PBO, type=int, default=DEFAULT_BLOCKS),
+            _o("--pbo-blocks", PBO, type=int, default=DEFAULT_BLOCKS),
+            _renamed("--blocks", "--pbo-blocks", type=int),
         ]),
         "reference": (_reference, "the bar to beat: logistic regression and boosted trees", [
             "data", _o("--lags", "previous rows of its symbol a row sees", type=SEED, default=4)]),
         "verify-results": (_verify, "check a results folder as Phase 3 would", [
-            _o("--out", "the results folder to check", type=Path, default=Path("results")),
+            _o("--results", "the folder finalize wrote", type=Path, default=Path("results")),
+            _renamed("--out", "--results", type=Path),
             _o("--model", "a model, or all (each required); default: those there", choices=ALL),
             "data",
         ]),
@@ -222,6 +223,8 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "status": (_status, "studies in a storage: trials by state, best, params", ["storage"]),
         "dashboard": (_dashboard, "optuna-dashboard on the storage, bound to localhost", [
             "storage", _o("--port", "the port to serve on", type=_port, default=8080), "artifacts",
+            _o("--host", "the address to listen on (others than loopback: no authentication)",
+               default="127.0.0.1"),
         ]),
     }  # fmt: skip
 
@@ -315,7 +318,7 @@ def _finalize(args: argparse.Namespace) -> int:
     with _loading():
         import harness.finalize  # noqa: F401  (the spinner covers loading torch and Optuna)
     api.finalize(  # raises, after exporting the rest, when a model fails; names the report last
-        **_pass(args, "model", "data", "storage", "study", "out", "seeds", "epochs"),
+        **_pass(args, "model", "data", "storage", "study", "out", "members", "epochs"),
         **_pass(args, "max_batches", "artifacts", "pbo_blocks", "space", "objective"),
         say=_say,
     )
@@ -323,7 +326,9 @@ def _finalize(args: argparse.Namespace) -> int:
 
 
 def _overfit(args: argparse.Namespace) -> int:
-    api.overfit(**_pass(args, "model", "data", "storage", "study", "artifacts", "blocks"), say=_say)
+    api.overfit(
+        **_pass(args, "model", "data", "storage", "study", "artifacts", "pbo_blocks"), say=_say
+    )
     return 0
 
 
@@ -337,13 +342,13 @@ def _verify(args: argparse.Namespace) -> int:
     from harness.finalize import verify_results
 
     models = None if args.model is None else api.models_of(args.model)
-    problems = verify_results(args.out, load_dataset(args.data, say=_say), models=models)
+    problems = verify_results(args.results, load_dataset(args.data, say=_say), models=models)
     if problems:
         show(errors, "\n".join(problems))
         return 1
     _say(
-        f"{args.out}: every file is present, matches its manifest, aligned with the validation "
-        "split and reproducible."
+        f"{args.results}: every file is present, matches its manifest, aligned with the "
+        "validation split and reproducible."
     )
     return 0
 
@@ -360,14 +365,14 @@ def _status(args: argparse.Namespace) -> int:
     from harness.search import storage_status
     from harness.storage import open_storage
 
-    lines = storage_status(open_storage(args.storage))
+    lines = storage_status(open_storage(storage_url(args.storage)))
     for line in lines or ["no studies in this storage"]:
         _say(line)
     return 0
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    api.dashboard(**_pass(args, "storage", "port", "artifacts"), say=_say)
+    api.dashboard(**_pass(args, "storage", "port", "host", "artifacts"), say=_say)
     return 0
 
 

@@ -3,6 +3,7 @@ shows without importing torch: nothing here imports the rest of the package."""
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -27,7 +28,17 @@ overfitting.
 metrics of every epoch are its `epoch_log` artifact."""
 
 DEFAULT_STORAGE = "sqlite:///studies/harness.db"
-"""Where studies live unless --storage says otherwise (one machine; postgresql://... to share)."""
+"""Where studies live unless --storage or $HARNESS_STORAGE says otherwise (one machine;
+postgresql://... to share)."""
+STORAGE_ENV = "HARNESS_STORAGE"
+"""The storage URL when --storage is not given: a password kept out of argv, where `ps` would
+show it to every user of the machine."""
+
+
+def storage_url(given: str | None = None) -> str:
+    """`given`, else $HARNESS_STORAGE, else the default SQLite file."""
+    return given or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
 
 MODEL_NAMES = ("nhits", "tft", "patchtst")
 """The models, in report order; ``harness.models.MODELS`` builds them. Kept here, where the

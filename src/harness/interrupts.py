@@ -16,9 +16,10 @@ as Ctrl-C does (``on_sigterm``, installed by the command line); a second SIGTERM
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 _presses = 0  # Ctrl-Cs and SIGTERMs since the outermost deferred() began
@@ -93,3 +94,28 @@ def deferred() -> Iterator[None]:
             _presses = _terms = 0
     if pending is not None:
         raise pending
+
+
+# What Ctrl-C leaves behind, per command; the line goes on with the command that resumes.
+LEFT_BEHIND = {
+    "search": "the running trial is marked failed, finished trials are kept. Resume with",
+    "train": "training stopped; the log holds the epochs it finished. Run it again with",
+    "finalize": "models exported before it are complete, the one in training was not written. "
+    "Resume with",
+}
+
+
+def resume_line(argv: list[str], by: str) -> str:
+    """One line: what the stop left, and the command that resumes (its password redacted)."""
+    from harness.storage.study import redact
+
+    shown = [_redact_arg(a, redact) for a in argv]
+    note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
+    left = LEFT_BEHIND.get(argv[0] if argv else "", "stopped. Run it again with")
+    return f"interrupted ({by}): {left}: harness {shlex.join(shown)}{note}"
+
+
+def _redact_arg(arg: str, redact: Callable[[str], str]) -> str:
+    flag, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+    hidden = redact(value)  # a URL, or a libpq key=value string
+    return f"{flag}{sep}{hidden}" if hidden != value and "***" in hidden else arg

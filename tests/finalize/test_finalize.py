@@ -514,7 +514,8 @@ def test_verify_checks_the_models_in_the_folder_or_those_named(
 def test_verify_results_takes_the_model_on_the_command_line(
     partial: FinalizeError, searched: Searched, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["verify-results", "--out", str(partial.report.out), "--data", str(searched.data.root)]
+    argv = ["verify-results", "--results", str(partial.report.out)]
+    argv += ["--data", str(searched.data.root)]
     assert main([*argv, "--model", "patchtst"]) == 0
     assert main(argv) == 0  # the models exported there
     assert main([*argv, "--model", "all"]) == 1

@@ -41,7 +41,7 @@ from harness.config.profile import default_profile
 from harness.constants import DEFAULT_STORAGE
 from harness.data import load_dataset
 from harness.devices import device_for_training
-from harness.errors import HarnessError
+from harness.errors import HarnessError, WorkFailed
 from harness.search.objective import Objective
 from harness.search.sampler import WorkerSampler
 from harness.storage.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
@@ -219,7 +219,7 @@ def _spawn_workers(prepared: SearchPlan) -> None:
             raise
     failed = [f"worker {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if p.exitcode]
     if failed:
-        raise HarnessError(f"{', '.join(failed)} stopped early; see the messages above")
+        raise WorkFailed(f"{', '.join(failed)} stopped early; see the messages above")
 
 
 class StopFlag:
@@ -339,7 +339,7 @@ def _trials_until_done(prepared: SearchPlan, worker: int) -> None:
             fails = fails + 1 if last.state == TrialState.FAIL else 0
             if fails >= MAX_FAILS_IN_A_ROW:
                 reason = last.user_attrs.get("fail_reason") or "no reason recorded"
-                raise HarnessError(
+                raise WorkFailed(
                     f"worker {worker}: {fails} trials in a row failed; the last one "
                     f"(trial {last.number}) with: {' '.join(str(reason).split())}"
                 )
