@@ -112,3 +112,6 @@ def _isolated_cache(
     store their predictions where each test's storage says, whatever the user's environment."""
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.delenv("HARNESS_ARTIFACTS", raising=False)
+    monkeypatch.delenv("HARNESS_STORAGE", raising=False)
+    # An idle machine, whatever else runs beside the tests (the search warns of a loaded one).
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))

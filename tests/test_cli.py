@@ -595,3 +595,18 @@ def test_a_dashboard_on_another_host_says_it_has_no_authentication(
     assert bound == [("0.0.0.0", 8123)] and "no authentication" in out
     assert main(["dashboard", "--storage", storage]) == 0
     assert bound[-1] == ("127.0.0.1", 8080) and "no authentication" not in capsys.readouterr().out
+
+
+def test_a_search_on_a_loaded_machine_warns_that_it_will_crawl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.api import _say_load
+
+    said: list[str] = []
+    monkeypatch.setattr("harness.constants.usable_cores", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.9, 1.0, 1.0))  # another torch process
+    _say_load(2, say=said.append)
+    assert len(said) == 1 and "about 0.1 of its 2 cores free for the 2 threads" in said[0]
+    monkeypatch.setattr("os.getloadavg", lambda: (0.1, 0.0, 0.0))
+    _say_load(2, say=said.append)
+    assert len(said) == 1  # an idle machine: nothing said

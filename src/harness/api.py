@@ -80,6 +80,19 @@ class StudyChoice:
     recipe: Recipe
 
 
+def use_threads(threads: int | None) -> int:
+    """Set torch's threads in this process: `threads`, else every usable core; the number."""
+    import torch
+
+    from harness.constants import usable_cores
+
+    if threads is not None and threads < 1:
+        raise HarnessError(f"--threads must be >= 1, got {threads}")
+    n = threads or usable_cores()
+    torch.set_num_threads(n)
+    return n
+
+
 def caps(epochs: int | None = None, max_batches: int | None = None) -> Caps:
     from harness.config import Caps
 
@@ -122,6 +135,7 @@ def train(
     say: Say = _quiet,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
+    threads: int | None = None,
 ) -> FitResult:
     """Train `model`'s default config (its space's `fixed:` at the profile, then `overrides`);
     each epoch's entry goes to the log file (default results/train/{model}_training.log) and
@@ -130,6 +144,7 @@ def train(
     from harness.training import EpochLog, Recipe
 
     chosen = profile or choose_profile(None, [model]).name
+    use_threads(threads)
     loaded = load_dataset(data, say=say)
     recipe = Recipe.load(model, loaded, profile=chosen, caps=caps(epochs, max_batches))
     run = recipe.default_run(overrides)
@@ -146,7 +161,12 @@ def train(
             if on_epoch is not None:
                 on_epoch(entry)
 
-        return recipe.train(run, seed=seed, on_epoch=done, progress=progress)
+        result = recipe.train(run, seed=seed, on_epoch=done, progress=progress)
+    say(
+        f"best epoch {result.best_epoch}: score {result.score:.4f} "
+        f"({result.epochs} epochs, {result.seconds:.0f} s)"
+    )
+    return result
 
 
 def search(
@@ -168,6 +188,7 @@ def search(
     say: Say = _quiet,
     working: Callable[[str], AbstractContextManager[None]] = _as_is,
     display: Callable[[str, int], Display] | None = None,
+    threads: int | None = None,
 ) -> SearchResult:
     """Run `model`'s study until it holds `trials` finished trials (a rerun resumes it).
 
@@ -192,8 +213,11 @@ def search(
         caps=caps(epochs, max_batches),
         artifacts=artifacts,
         profile=chosen,
+        threads=threads,
     )
+    in_use = use_threads(threads if jobs == 1 else None)  # spawned workers set their own
     prepared = plan_search(request, say=say)
+    _say_load(threads or in_use, say=say)
     _say_estimate(prepared, trials=trials - prepared.finished, say=say, working=working)
     if display is None:
         found = run_search(prepared)
@@ -209,6 +233,24 @@ def search(
         best_trial=None if best is None else best.number,
         best_score=None if best is None else best.value,
     )
+
+
+def _say_load(threads: int, *, say: Say) -> None:
+    """Warn when the machine's load leaves fewer free cores than the threads asked for: torch
+    processes sharing cores slow each other far more than their share (about 6x for two on 2
+    cores), so two searches on one machine are better run one after the other."""
+    import os
+
+    from harness.constants import usable_cores
+
+    cores = usable_cores()
+    free = cores - os.getloadavg()[0]
+    if free < min(threads, cores) - 0.5:
+        say(
+            f"warning: the machine's load leaves about {max(free, 0):.1f} of its {cores} cores "
+            f"free for the {threads} threads asked for; processes sharing cores slow each "
+            "other far more than their share: run one search at a time, or give each --threads"
+        )
 
 
 def _say_estimate(
@@ -309,6 +351,7 @@ def finalize(
     space: Path | None = None,
     objective: Path | None = None,
     say: Say = _quiet,
+    threads: int | None = None,
 ) -> FinalizeReport:
     """Retrain each model's best trial as its study searched it, export the files Phase 3
     reads into `out`, and write the comparison report. Raises FinalizeError, after exporting
@@ -318,6 +361,7 @@ def finalize(
     from harness.finalize import check_out
     from harness.finalize import finalize as export_all
 
+    use_threads(threads)
     notes: list[str] = []  # said after the profile line, which needs the data's studies
     loaded = load_dataset(data, say=notes.append)
     check_out(Path(out), loaded)  # a bad --out is named before any storage is opened
@@ -387,12 +431,14 @@ def predict(
     out: Path | None = None,
     horizons: Sequence[int] | None = None,
     say: Say = _quiet,
+    threads: int | None = None,
 ) -> PredictReport:
     """Class probabilities of the models finalized in `results` on a split of `data` (or on
     every row of new bars: `split="all"`), written as ``predict/{model}_{split}_probs_{h}.npy``
     and ``predict/{split}_index.parquet`` (or into `out`)."""
     from harness.predict import write_predictions
 
+    use_threads(threads)
     return write_predictions(
         results=Path(results),
         data=data,

@@ -15,15 +15,8 @@ from typing import Any, NoReturn
 from rich.console import Console
 from rich.text import Text
 
-from harness import api, interrupts
-from harness.constants import (
-    DEFAULT_BLOCKS,
-    DEFAULT_STORAGE,
-    MODEL_NAMES,
-    STORAGE_ENV,
-    __version__,
-    storage_url,
-)
+from harness import api, constants, interrupts
+from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES, STORAGE_ENV
 from harness.errors import HarnessError, WorkFailed, write_traceback
 from harness.screen import fit, show
 
@@ -142,6 +135,9 @@ SHARED: dict[str, Option] = {
     ),
     "study": _o("--study", "study name (default: {model}-{profile}-{dataset})"),
     "epochs": _o("--epochs", "cap epochs (smoke runs)", type=POSITIVE),
+    "threads": _o(
+        "--threads", "torch threads (default: the usable cores; split over --jobs)", type=POSITIVE
+    ),
     "max-batches": _o("--max-batches", "cap batches per epoch and per evaluation", type=POSITIVE),
     "profile": _o(
         "--profile", "sizes to train at: seed, cpu or a YAML profile (default: the device's)"
@@ -165,7 +161,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "check-data": (_check_data, "validate a Phase 1 dataset and summarize it", ["data"]),
         "train": (_train, "train one model with its default config", [
             _o("--model", "the model", choices=MODELS, required=True),
-            "data", "epochs", "max-batches", "profile",
+            "data", "epochs", "max-batches", "profile", "threads",
             _o("--set", "override a config value, e.g. learning_rate=3e-4 (repeatable)",
                action="append", default=[], metavar="KEY=VALUE"),
             _o("--seed", "training seed", type=SEED, default=0),
@@ -179,7 +175,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             _o("--jobs", "worker processes on this machine", type=POSITIVE, default=1),
             _o("--timeout", "stop starting trials after S seconds", type=_seconds),
             _o("--seed", "study seed (sampler, trial seeds)", type=SEED, default=0),
-            "profile", "epochs", "max-batches",
+            "profile", "epochs", "max-batches", "threads",
             _o("--space", "search space file (default: search_spaces/{model}.yaml)", type=Path),
             _o("--objective", "objective file (default: objectives/{model}.yaml)", type=Path),
             "artifacts",
@@ -191,7 +187,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             _o("--members", "train K seeds of the best config, average their probabilities",
                type=POSITIVE, default=1),
             _renamed("--seeds", "--members", type=POSITIVE),
-            "epochs", "max-batches", "artifacts",
+            "epochs", "max-batches", "artifacts", "threads",
             _o("--pbo-blocks", PBO, type=int, default=DEFAULT_BLOCKS),
             _o("--space", "must be the space the study recorded (default: that one)", type=Path),
             _o("--objective", "must be the objective the study recorded (default: it)", type=Path),
@@ -213,7 +209,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "predict": (_predict, "class probabilities of finalized models on a split or new bars", [
             _o("--results", "the folder finalize wrote", type=Path, default=Path("results")),
             _o("--model", "a model, or all of them", choices=ALL, default="all"),
-            "data",
+            "data", "threads",
             _o("--split", "a split, or all: every row of a folder (new bars)", default="val",
                choices=("val", "test", "train", "all")),
             _o("--out", "folder to write (default: predict/ in the results folder)", type=Path),
@@ -231,7 +227,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description="Phase 2 search harness: tune, finalize, export.")
-    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    parser.add_argument("--version", action="version", version=f"harness {constants.__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     for name, (run, help, options) in _commands().items():
         formatter = argparse.ArgumentDefaultsHelpFormatter  # --help shows every default
@@ -275,17 +271,13 @@ def _train(args: argparse.Namespace) -> int:
             console.print(epoch_table_header(horizons), highlight=False, soft_wrap=True)
         console.print(epoch_table_row(entry, horizons), highlight=False, soft_wrap=True)
 
-    result = api.train(
-        **_pass(args, "model", "data", "epochs", "max_batches", "seed", "log"),
+    api.train(
+        **_pass(args, "model", "data", "epochs", "max_batches", "seed", "log", "threads"),
         profile=profile.name,
         overrides=parse_overrides(args.set),
         say=_say,
         on_epoch=row,
         progress=console.is_terminal,
-    )
-    _say(
-        f"best epoch {result.best_epoch}: score {result.score:.4f} "
-        f"({result.epochs} epochs, {result.seconds:.0f} s)"
     )
     return 0
 
@@ -305,7 +297,7 @@ def _search(args: argparse.Namespace) -> int:
         api.search(
             model,
             **_pass(args, "trials", "data", "storage", "study", "jobs", "timeout", "seed"),
-            **_pass(args, "epochs", "max_batches", "space", "objective", "artifacts"),
+            **_pass(args, "epochs", "max_batches", "space", "objective", "artifacts", "threads"),
             profile=profile.name,
             say=_say,
             working=_working,
@@ -319,7 +311,7 @@ def _finalize(args: argparse.Namespace) -> int:
         import harness.finalize  # noqa: F401  (the spinner covers loading torch and Optuna)
     api.finalize(  # raises, after exporting the rest, when a model fails; names the report last
         **_pass(args, "model", "data", "storage", "study", "out", "members", "epochs"),
-        **_pass(args, "max_batches", "artifacts", "pbo_blocks", "space", "objective"),
+        **_pass(args, "max_batches", "artifacts", "pbo_blocks", "space", "objective", "threads"),
         say=_say,
     )
     return 0
@@ -355,7 +347,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     report = api.predict(
-        **_pass(args, "results", "model", "data", "split", "out", "horizons"), say=_say
+        **_pass(args, "results", "model", "data", "split", "out", "horizons", "threads"), say=_say
     )
     _say(report.summary())
     return 0
@@ -365,7 +357,7 @@ def _status(args: argparse.Namespace) -> int:
     from harness.search import storage_status
     from harness.storage import open_storage
 
-    lines = storage_status(open_storage(storage_url(args.storage)))
+    lines = storage_status(open_storage(constants.storage_url(args.storage)))
     for line in lines or ["no studies in this storage"]:
         _say(line)
     return 0

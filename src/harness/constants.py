@@ -46,3 +46,11 @@ command line reads it without importing torch."""
 
 DEFAULT_BLOCKS = 16
 """Blocks the val rows are cut into for the probability of backtest overfitting (12,870 splits)."""
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity; a container's CPU set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

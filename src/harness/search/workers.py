@@ -38,7 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness import interrupts
 from harness.config import Caps
 from harness.config.profile import default_profile
-from harness.constants import DEFAULT_STORAGE
+from harness.constants import DEFAULT_STORAGE, usable_cores
 from harness.data import load_dataset
 from harness.devices import device_for_training
 from harness.errors import HarnessError, WorkFailed
@@ -76,6 +76,7 @@ class SearchRequest:
     caps: Caps = field(default_factory=Caps)
     artifacts: Path | None = None  # None: $HARNESS_ARTIFACTS, else artifacts/ beside SQLite
     profile: str | None = None  # None: the training device's (harness.config.profile)
+    threads: int | None = None  # torch threads in all; None: the usable cores
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def _spawn_workers(prepared: SearchPlan) -> None:
     jobs = prepared.request.jobs
     ctx = mp.get_context("spawn")
     stop = StopFlag(ctx)  # Ctrl-C or SIGTERM here: each worker closes its trial and exits
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, (prepared.request.threads or usable_cores()) // jobs)
     gpus = _gpus()
     prepared.recipe.release()  # each worker holds its own copy of the data
     procs = [
