@@ -66,8 +66,8 @@ def print_summary(console: Console, s: DataSummary) -> None:
         "train",
         "val",
         "test",
-        "gap train→val",
-        "gap val→test",
+        "bars train→val",
+        "bars val→test",
         title="rows per symbol and split",
     )
     for row in s.symbols:
@@ -77,8 +77,8 @@ def print_summary(console: Console, s: DataSummary) -> None:
             row.first,
             row.last,
             *(str(row.split_rows[k]) for k in ("train", "val", "test")),
-            str(row.gap_train_val),
-            str(row.gap_val_test),
+            str(row.bars_train_to_val),
+            str(row.bars_val_to_test),
         )
     console.print(table)
     splits = ("train", "val", "test")

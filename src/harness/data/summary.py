@@ -17,8 +17,8 @@ class SymbolSummary:
     first: str
     last: str
     split_rows: dict[str, int]
-    gap_train_val: int | None  # bars strictly between the last train row and the first val row
-    gap_val_test: int | None
+    bars_train_to_val: int | None  # bars strictly between the last train row and the first val row
+    bars_val_to_test: int | None
     # Per split: places where consecutive rows of the split (in frame order) are not consecutive
     # frame rows, and the frame rows skipped there in all. A backtest given the rows' positions
     # starts a new segment at each hole (no return is booked across it).
@@ -58,8 +58,8 @@ def summarize(data: Phase1Data) -> DataSummary:
                 first=str(ts.iloc[rows[0]]),
                 last=str(ts.iloc[rows[-1]]),
                 split_rows={name: len(idx) for name, idx in mine.items()},
-                gap_train_val=_gap(mine["train"], mine["val"]),
-                gap_val_test=_gap(mine["val"], mine["test"]),
+                bars_train_to_val=_gap(mine["train"], mine["val"]),
+                bars_val_to_test=_gap(mine["val"], mine["test"]),
                 holes={name: _holes(idx)[0] for name, idx in mine.items()},
                 skipped_rows={name: _holes(idx)[1] for name, idx in mine.items()},
                 bars_per_year=rates.get(s),

@@ -203,6 +203,8 @@ def _markdown(
         "",
         "## Best model per horizon",
         "",
+        "On the validation rows every model and trial was chosen on: optimistic numbers.",
+        "",
         "| horizon | best macro-F1 | best Sharpe |",
         "|---:|---|---|",
     ]
@@ -583,7 +585,8 @@ def _overfitting_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str,
 
 def _reliability_plot(path: Path, data: Phase1Data, model: str, report: dict[str, Any]) -> None:
     """One panel per horizon: per class, observed frequency against mean predicted probability
-    of the val rows in each probability bin (from the metrics JSON), and the diagonal."""
+    of the val rows in each probability bin (from the metrics JSON), each point labelled with
+    its bin's row count, and the diagonal."""
     import matplotlib.pyplot as plt
 
     horizons = data.horizons
@@ -593,14 +596,16 @@ def _reliability_plot(path: Path, data: Phase1Data, model: str, report: dict[str
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
         if bins:
             for c, label in enumerate(("short", "flat", "long")):
-                pairs = [
-                    (p, o)
-                    for p, o in zip(bins["mean_predicted"][c], bins["observed"][c], strict=True)
-                    if p is not None and o is not None
-                ]
-                if pairs:
-                    xs, ys = zip(*pairs, strict=True)
-                    ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=label)
+                per_bin = zip(
+                    bins["mean_predicted"][c], bins["observed"][c], bins["count"][c], strict=True
+                )
+                points = [(p, o, n) for p, o, n in per_bin if p is not None and o is not None]
+                if points:
+                    xs, ys, _ = zip(*points, strict=True)
+                    (line,) = ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=label)
+                    for x, y, n in points:  # rows in the bin: a point of 3 rows says little
+                        ax.annotate(f"{n}", (x, y), fontsize=5, color=line.get_color(),
+                                    xytext=(2, 2), textcoords="offset points")  # fmt: skip
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_title(f"{model}, {h}-bar", fontsize=9)

@@ -196,7 +196,9 @@ def tearsheet_html(
         cells = "".join(f"<td>{_fmt(m.get(key), spec)}</td>" for key, _, spec in _BACKTEST_COLUMNS)
         lines.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
     body = [
-        f"<p>Validation rows. Rule: predicted class 2 (label +1) long, 0 (label -1) short, "
+        f"<p>Validation rows, the ones the model, its trial and its epoch were chosen on: the "
+        f"numbers are optimistic (metrics.json: deflated Sharpe, PBO). Rule: predicted class 2 "
+        f"(label +1) long, 0 (label -1) short, "
         f"1 flat, at each bar's close, held to the next bar of the same symbol; "
         f"{cost_bps:g} bp per side. Accuracy {metrics['accuracy']:.3f}, macro-F1 "
         f"{metrics['macro_f1']:.3f}. One account trades the symbols one after another. The "
