@@ -239,8 +239,12 @@ def test_metrics_say_the_val_numbers_are_the_best_of_n_trials_with_dsr_and_pbo(
         for h in searched.data.horizons:
             per = report["horizons"][str(h)]
             o = report["overfitting"][str(h)]
-            assert set(o) >= {"pbo", "n_trials", "blocks", "slope", "logits", "metric"}
-            assert o["n_trials"] == 2 and o["blocks"] == 16 and len(o["logits"]) == 12_870
+            assert set(o) >= {"pbo", "n_trials", "blocks", "slope", "n_splits", "metric"}
+            assert "logits" not in o  # 12,870 numbers a horizon: in their own compact file
+            with np.load(exported.out / layout.pbo_logits(model)) as saved:
+                logits = saved[f"h{h}"]
+            assert logits.dtype == np.float32 and len(logits) == o["n_splits"] == 12_870
+            assert o["n_trials"] == 2 and o["blocks"] == 16
             assert 0.0 <= o["pbo"] <= 1.0 and per["pbo"] == o["pbo"]
             assert o["rows"] == len(searched.data.val)
             assert 0.0 <= per["deflated_sharpe"] <= 1.0

@@ -109,7 +109,7 @@ def write_comparison(
     with plt.style.context("default"):  # whatever style Optuna's plots or the caller set
         _equity_plot(reports_dir / EQUITY_PNG, data, reports, probs)
         _confusion_plot(reports_dir / CONFUSION_PNG, data, reports)
-        _overfitting_plot(reports_dir / OVERFITTING_PNG, data, reports)
+        _overfitting_plot(reports_dir / OVERFITTING_PNG, data, reports, out)
         for model, report in reports.items():
             _reliability_plot(reports_dir / reliability_png(model), data, model, report)
     text = _markdown(reports_dir, data, reports, probs, notes)
@@ -331,6 +331,16 @@ def _n_trials(report: dict[str, Any]) -> str:
     return str(report.get("selection", {}).get("n_trials", "n/a"))
 
 
+def _logits(out: Path, model: str, h: int) -> list[float]:
+    """The PBO logits of `model` at horizon `h`; none where its file or array is missing (a
+    results folder of an older version kept them in metrics.json: they are not read)."""
+    path = layout.resolve(out, layout.pbo_logits(model))
+    if not path.is_file():
+        return []
+    with np.load(path) as saved:
+        return saved[f"h{h}"].tolist() if f"h{h}" in saved else []
+
+
 def _pbo(report: dict[str, Any], h: int) -> dict[str, Any]:
     return dict(report.get("overfitting", {}).get(str(h), {}))
 
@@ -542,8 +552,11 @@ def _confusion_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, A
     plt.close(fig)
 
 
-def _overfitting_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, Any]]) -> None:
-    """Per model and horizon: the histogram of the CSCV logits, PBO in the title."""
+def _overfitting_plot(
+    path: Path, data: Phase1Data, reports: dict[str, dict[str, Any]], out: Path
+) -> None:
+    """Per model and horizon: the histogram of the CSCV logits (each model's pbo_logits file),
+    PBO in the title."""
     import matplotlib.pyplot as plt
 
     models, horizons = list(reports), data.horizons
@@ -556,7 +569,7 @@ def _overfitting_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str,
     for i, model in enumerate(models):
         for j, h in enumerate(horizons):
             ax, o = axes[i, j], _pbo(reports[model], h)
-            logits = o.get("logits") or []
+            logits = _logits(out, model, h)
             if o.get("pbo") is None or not logits:
                 ax.text(
                     0.5,

@@ -199,7 +199,7 @@ def export_model(
             fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
         net = fits[0].net if len(fits) == 1 else EnsembleNet([f.net for f in fits]).eval()
         say(f"{model}: predicting and scoring the val and train rows (vectorbt backtests)")
-        summary, val = _evaluate(
+        summary, val, logits = _evaluate(
             recipe,
             run,
             net,
@@ -213,17 +213,12 @@ def export_model(
             reference=reference,
         )
         say(f"{model}: writing its files (checkpoint, predictions, metrics, tearsheets)")
-        try:
-            _write_set(
+        with writing_into(model, out):
+            _write_logits(stage, model, prepared.spec.horizons, logits)
+            _write_set(  # last: the manifest of every file of the set
                 stage, net, prepared, data, run, val, summary, trial, study_name, member_seeds
             )
             files = stage.commit()
-        except OSError as exc:  # a full disk, a read-only folder: nothing of the set is kept
-            raise ExportError(
-                f"{model}: cannot write its files into {out} ({exc.strerror or exc}"
-                f"{f': {exc.filename}' if exc.filename else ''}); free space there or pass "
-                "another --out"
-            ) from None
     finally:
         stage.discard()
     say(f"{model}: exported {len(files)} files to {out}")
@@ -264,8 +259,9 @@ def _evaluate(
     artifacts: Path | None,
     pbo_blocks: int,
     reference: Mapping[int, np.ndarray] | None = None,
-) -> tuple[dict[str, Any], SplitResult]:
-    """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json."""
+) -> tuple[dict[str, Any], SplitResult, dict[str, list[float]]]:
+    """Predict val (all rows) and train, score both, and assemble reports/{model}_metrics.json;
+    also the PBO logits per horizon, which have a file of their own."""
     model, prepared, budget = recipe.model, recipe.prepared(run), recipe.budget
     horizons = prepared.spec.horizons
     cost = recipe.score.cost_bps
@@ -317,7 +313,11 @@ def _evaluate(
         "horizons": per_horizon,
         "train_val_gap": gap,  # relative macro-F1 drop, (train - val) / train, per horizon
         "selection": selected["selection"],
-        "overfitting": selected["overfitting"],
+        "overfitting": {  # the logits go to their own file (layout.pbo_logits)
+            h: {k: v for k, v in o.items() if k != "logits"}
+            | {"n_splits": len(o.get("logits") or [])}
+            for h, o in selected["overfitting"].items()
+        },
         "training": {
             "seconds": sum(f.seconds for f in fits),
             "seeds": member_seeds,
@@ -354,7 +354,16 @@ def _evaluate(
         "seq_len": prepared.seq_len,
         "window_end": prepared.window_end,
     }
-    return summary, val
+    logits = {h: list(o.get("logits") or []) for h, o in selected["overfitting"].items()}
+    return summary, val, logits
+
+
+def _write_logits(
+    stage: Staging, model: str, horizons: tuple[int, ...], logits: dict[str, list[float]]
+) -> None:
+    """reports/{model}_pbo_logits.npz: float32 [n_splits] per horizon, empty where no PBO."""
+    arrays: dict[str, Any] = {f"h{h}": np.asarray(logits[str(h)], np.float32) for h in horizons}
+    np.savez_compressed(stage.path(layout.pbo_logits(model)), **arrays)
 
 
 def _write_set(

@@ -51,6 +51,12 @@ def metrics(model: str) -> str:
     return f"{REPORTS_DIR}/{model}_metrics.json"
 
 
+def pbo_logits(model: str) -> str:
+    """The CSCV logits of the probability of backtest overfitting, one array per horizon
+    (``h{h}``), kept out of metrics.json (12,870 numbers a horizon at 16 blocks)."""
+    return f"{REPORTS_DIR}/{model}_pbo_logits.npz"
+
+
 def tearsheet(model: str, horizon: int) -> str:
     return f"{REPORTS_DIR}/{model}_{horizon}bar_tearsheet.html"
 
@@ -79,6 +85,7 @@ def model_files(model: str, horizons: tuple[int, ...], *, interpretable: bool) -
         *(val_probs(model, h) for h in horizons),
         VAL_INDEX,
         metrics(model),
+        pbo_logits(model),
         *(tearsheet(model, h) for h in horizons),
         training_log(model),
     ]
