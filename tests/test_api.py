@@ -13,13 +13,9 @@ import pytest
 from harness import api
 from harness.errors import HarnessError
 from harness.modelfile import layout
+from tests.test_cli import TINY_SPACE
 
-SPACE = """model: nhits
-fixed: {seq_len: 16, pooling: fine, mlp_units: 16, latent_size: 4, latent_channels: 2,
-        head_hidden: 8, batch_size: 8}
-params:
-  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
-"""
+SPACE = TINY_SPACE  # a small N-HiTS
 # Another budget and score than the project's files: finalize must retrain with these.
 OBJECTIVE = """model: nhits
 score: {sharpe_weight: 0.0, f1_weight: 1.0}
