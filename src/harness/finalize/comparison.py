@@ -314,9 +314,11 @@ def _reference_lines(out: Path, data: Phase1Data, reports: dict[str, dict[str, A
             versus = report["horizons"][str(h)].get("versus_reference")
             if versus is not None:
                 loss = versus["log_loss"]
+                side = "lower" if loss["difference"] >= 0 else "higher"
                 lines.append(
-                    f"- {versus['sentence']}; its log-loss is {loss['difference']:+.3f} lower "
-                    f"({loss['low']:+.3f} to {loss['high']:+.3f})."
+                    f"- {versus['sentence']}; its log-loss is {side} by "
+                    f"{abs(loss['difference']):.3f} (the reduction's interval: "
+                    f"{loss['low']:+.3f} to {loss['high']:+.3f})."
                 )
     return lines
 
