@@ -381,19 +381,23 @@ def test_a_stop_in_search_fails_every_running_trial_and_says_how_to_resume(
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_train_exits_130_with_the_command_to_run_again(env: Env, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("how", "exit_code"), STOPS)
+def test_a_stop_in_train_exits_with_its_code_and_the_command_to_run_again(
+    env: Env, tmp_path: Path, how: str, exit_code: int
+) -> None:
     long_project(env)
     log = env.root / "logs" / "train.log"
     proc = command(env, train(env), tmp_path / "out.txt")
     wait_for(proc, lambda: log.is_file() and "\nepoch " in log.read_text(), "a trained epoch")
 
-    code, err = ctrl_c(proc)
+    code, err = stop(proc, how)
 
-    assert code == 130, err
+    assert code == exit_code, err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("interrupted (Ctrl-C): training stopped")
+    assert err.startswith(f"interrupted ({how}): training stopped")
     assert "harness train --model nhits" in err
-    assert log.read_text().splitlines()[-1] == "stopped: KeyboardInterrupt: "
+    stopped = "Terminated" if how == "SIGTERM" else "KeyboardInterrupt"
+    assert log.read_text().splitlines()[-1] == f"stopped: {stopped}: "
 
 
 @pytest.mark.slow
@@ -414,7 +418,7 @@ def test_a_stop_in_finalize_exits_with_its_code_and_leaves_no_partial_output(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"interrupted ({how}): ")
     assert "Resume with: harness finalize --model nhits" in err
-    assert not (env.root / "results").exists()
+    assert not list((env.root / "results").rglob("nhits*"))  # the reference, done first, stays
 
 
 def test_the_resume_line_hides_the_password_and_says_so(
@@ -587,3 +591,32 @@ def test_a_full_disk_during_finalize_is_one_line_naming_the_folder(
         assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
         assert str(disk / "results") in err and "No space left on device" in err
         assert not any(p.is_file() for p in (disk / "results").rglob("*"))
+
+
+MEDIUM_OBJECTIVE = LONG_OBJECTIVE.replace(
+    "max_epochs: 500, patience: 500", "max_epochs: 8, patience: 8"
+)
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_two_worker_search_leaves_nothing_running_and_the_same_command_resumes(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env.root / "objectives" / "nhits.yaml").write_text(MEDIUM_OBJECTIVE)
+    argv = ["search", "--model", "nhits", "--trials", "6", "--jobs", "2"]
+    argv += ["--data", str(env.data), "--storage", env.storage, "--study", "s"]
+    proc = command(env, argv, tmp_path / "out.txt")
+    wait_for(
+        proc,
+        lambda: (
+            sum(t.state == TrialState.RUNNING and "config" in t.user_attrs for t in trials_of(env))
+            == 2
+        ),
+        "2 running trials",
+    )
+    code, err = stop(proc, "SIGTERM")  # to the parent alone, as `docker stop` sends it
+    assert code == 143, err
+    assert group_is_gone(proc)  # no worker outlived it
+    assert not any(t.state == TrialState.RUNNING for t in trials_of(env))
+    assert main(argv) == 0  # the same command: to the target
+    assert sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials_of(env)) == 6

@@ -16,7 +16,7 @@ from optuna.storages import BaseStorage
 from harness.constants import DEFAULT_BLOCKS
 from harness.data import Phase1Data
 from harness.errors import HarnessError
-from harness.finalize.export import ModelExport, export_model
+from harness.finalize.export import ModelExport, WriteError, export_model
 from harness.finalize.reference import REFERENCE, export_reference
 from harness.modelfile import layout, same_rows, val_index
 from harness.staging import recover
@@ -93,6 +93,8 @@ def finalize(
             exported[REFERENCE], reference = export_reference(
                 data, out, score=recipes[0].score, say=say
             )
+        except WriteError:
+            raise
         except HarnessError as exc:
             errors[REFERENCE] = str(exc)
             say(f"{REFERENCE}: not exported: {errors[REFERENCE]}")
@@ -111,6 +113,8 @@ def finalize(
                     pbo_blocks=pbo_blocks,
                     reference=reference,
                 )
+            except WriteError:
+                raise
             except (HarnessError, DivergedError, torch.OutOfMemoryError) as exc:
                 errors[model] = str(exc) if isinstance(exc, HarnessError) else f"{model}: {exc}"
                 say(f"{model}: not exported: {errors[model]}")

@@ -66,6 +66,11 @@ class ExportError(HarnessError):
     """One model cannot be exported (no study, no complete trial, other data...)."""
 
 
+class WriteError(ExportError):
+    """The results folder cannot be written (a full disk, a read-only folder): no model can
+    be, so finalize stops at the first with this one line."""
+
+
 @dataclass(frozen=True)
 class ModelExport:
     """What one model's export wrote."""
@@ -240,7 +245,7 @@ def writing_into(model: str, out: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        raise ExportError(
+        raise WriteError(
             f"{model}: cannot write its files into {out} ({exc.strerror or exc}{where}); free "
             "space there or pass another --out"
         ) from None
