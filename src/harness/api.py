@@ -1,15 +1,19 @@
 """The Python API: what the command line does, callable from a notebook with one import.
 
     import harness
-    harness.search("nhits", trials=8)            # -> SearchResult: study name, best trial
-    harness.finalize()                            # -> FinalizeReport: the exported models
-    harness.predict(split="val")                  # -> PredictReport: the files written
+    from harness import api
+
+    api.search("nhits", trials=8)                 # -> SearchResult: study name, best trial
+    api.finalize()                                # -> FinalizeReport: the exported models
+    api.predict(split="val")                      # -> PredictReport: the files written
     harness.load_predictor("results", "nhits")    # a finalized model as a function of bars
 
-Each function takes the command's options as keyword arguments, with the command's defaults,
-and raises ``HarnessError`` (a clear message) where the command exits 2. `say` receives the
-lines the command prints (default: none). Every import is made inside the functions, so
-``import harness`` stays fast and loading a model loads no Optuna and no Lightning.
+(``harness.search`` and its siblings name the packages, so the functions live here.) Each
+takes the command's options as keyword arguments, with the command's defaults, and raises
+``HarnessError`` (a clear message) where the command exits 2, ``WorkFailed`` where it exits 1.
+`say` receives the lines the command prints (default: none). Every import is made inside the
+functions, so ``import harness`` stays fast and loading a model loads no Optuna and no
+Lightning.
 """
 
 from __future__ import annotations
