@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, interrupts.Terminated)
-        show(errors, interrupts.resume_line(argv, "SIGTERM" if terminated else "Ctrl-C"))
+        from harness.storage.study import redact
+
+        by = "SIGTERM" if terminated else "Ctrl-C"
+        show(errors, interrupts.resume_line(argv, by, redact=redact))
         return 143 if terminated else 130
     except Exception as exc:  # a bug: one line, the traceback in a file for the report
         _error(f"unexpected {type(exc).__name__}: {exc} (traceback in {write_traceback()})")

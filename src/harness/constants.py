@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 try:
     __version__ = version("harness")
@@ -54,3 +55,11 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def cache_dir() -> Path:
+    """Where generated data (the demo) and error reports live: $HARNESS_CACHE, else the XDG
+    cache folder."""
+    if env := os.environ.get("HARNESS_CACHE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"

@@ -20,7 +20,7 @@ class WorkFailed(HarnessError):
 def write_traceback() -> Path:
     """The exception being handled, its traceback written to a file of the cache folder (for
     a bug report): the command line shows one line naming it instead."""
-    from harness.data import cache_dir
+    from harness.constants import cache_dir
 
     path = cache_dir() / "errors" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -105,10 +105,9 @@ LEFT_BEHIND = {
 }
 
 
-def resume_line(argv: list[str], by: str) -> str:
-    """One line: what the stop left, and the command that resumes (its password redacted)."""
-    from harness.storage.study import redact
-
+def resume_line(argv: list[str], by: str, *, redact: Callable[[str], str]) -> str:
+    """One line: what the stop left, and the command that resumes, each argument passed
+    through `redact` (which hides a storage password)."""
     shown = [_redact_arg(a, redact) for a in argv]
     note = " (the storage password is shown as ***: put it back)" if shown != argv else ""
     left = LEFT_BEHIND.get(argv[0] if argv else "", "stopped. Run it again with")

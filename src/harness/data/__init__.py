@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.constants import cache_dir
 from harness.data.contract import (
     Bars,
     DataError,
@@ -58,13 +58,6 @@ __all__ = [
     "read_bars",
     "standardize",
 ]
-
-
-def cache_dir() -> Path:
-    """Where generated data lives: $HARNESS_CACHE, else the XDG cache folder."""
-    if env := os.environ.get("HARNESS_CACHE"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
 def demo_root(*, seed: int = 0) -> Path:
