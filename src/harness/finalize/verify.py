@@ -235,7 +235,7 @@ def _check_model(
     if not path.is_file():
         return [f"{path}: missing"], None
     if model == layout.REFERENCE:
-        return _check_reference(path, data, saved), None
+        return _check_reference(out, data, saved), None
     try:
         net, meta = load_model(path)
     except CheckpointError as exc:
@@ -295,11 +295,12 @@ def _check_loaded(
     return problems
 
 
-def _check_reference(path: Path, data: Phase1Data, saved: dict[int, np.ndarray]) -> list[str]:
+def _check_reference(out: Path, data: Phase1Data, saved: dict[int, np.ndarray]) -> list[str]:
     """The reference's JSON: it loads, was fit on this data's train rows, and reproduces the
     exported probabilities on the validation rows."""
     from harness.reference import ReferenceFileError, fit_scaler, load_reference
 
+    path = layout.resolve(out, layout.model_file(layout.REFERENCE))
     try:
         ref = load_reference(path)
     except ReferenceFileError as exc:
@@ -315,7 +316,7 @@ def _check_reference(path: Path, data: Phase1Data, saved: dict[int, np.ndarray])
         diff = float(np.max(np.abs(probs[h] - expected))) if h in probs else np.inf
         if not diff <= ATOL:
             problems.append(
-                f"{path.parent.parent / layout.val_probs(layout.REFERENCE, h)}: the model in "
-                f"{path.name} does not reproduce it (max difference {diff:.2e} > {ATOL:g})"
+                f"{layout.resolve(out, layout.val_probs(layout.REFERENCE, h))}: the "
+                f"model in {path.name} does not reproduce it (max difference {diff:.2e} > {ATOL:g})"
             )
     return problems

@@ -66,19 +66,17 @@ def study_files(
             f"{files.objective_text.source}"
         )
         return files
-    given = load_files(model, space_file, objective_file) if space_file or objective_file else None
-    for kind, flag, path in (
-        ("space", "--space", space_file),
-        ("objective", "--objective", objective_file),
-    ):
-        if given is None or path is None:
-            continue
-        mine = given.space_text if kind == "space" else given.objective_text
-        theirs = recorded.space_text if kind == "space" else recorded.objective_text
-        if mine.digest != theirs.digest:
-            raise HarnessError(
-                f"{flag} {path} (digest {mine.digest}) is not the {kind} study {study_name!r} "
-                f"searched with (digest {theirs.digest}); leave {flag} out to retrain with the "
-                "recorded one"
-            )
+    if space_file or objective_file:
+        given = load_files(model, space_file, objective_file)
+        for flag, path, mine, theirs in (
+            ("--space", space_file, given.space_text, recorded.space_text),
+            ("--objective", objective_file, given.objective_text, recorded.objective_text),
+        ):
+            if path is not None and mine.digest != theirs.digest:
+                kind = flag.removeprefix("--")
+                raise HarnessError(
+                    f"{flag} {path} (digest {mine.digest}) is not the {kind} study "
+                    f"{study_name!r} searched with (digest {theirs.digest}); leave {flag} out to "
+                    "retrain with the recorded one"
+                )
     return recorded
