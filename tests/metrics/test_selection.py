@@ -10,12 +10,18 @@ import pytest
 from scipy import stats
 
 from harness.metrics import (
+    MACRO_F1,
+    TIMING_PSR,
+    classification_metrics,
+    combine_score,
     cscv_blocks,
     deflated_sharpe,
     expected_max_sharpe,
+    pbo_of_score,
     probability_of_backtest_overfitting,
     sharpe_ratio,
     strategy_returns,
+    timing_psr,
     trial_returns,
 )
 
@@ -266,3 +272,76 @@ def _noise_dsr(n_counted: int, *, reps: int = 40, trials: int = 20, epochs: int 
 def test_deflating_by_every_trial_and_epoch_gives_noise_a_dsr_near_one_half() -> None:
     assert 0.35 < _noise_dsr(20 * 10) < 0.65
     assert _noise_dsr(20) > 0.75  # counting trials alone: the optimism the epochs hide
+
+
+def _score_pbo_by_loops(
+    classes: np.ndarray, targets: np.ndarray, returns: np.ndarray, n_blocks: int, reduce: str
+) -> list[float]:
+    """CSCV of the score (timing term weighted as much as macro-F1, so that it decides) written
+    out split by split with the score's own functions."""
+    blocks = np.array_split(np.arange(len(targets)), n_blocks)
+    n_trials, horizons = classes.shape[1], range(classes.shape[2])
+
+    def score(rows: np.ndarray, j: int) -> float:
+        per = {
+            k: {
+                MACRO_F1: classification_metrics(targets[rows, k], classes[rows, j, k])[MACRO_F1],
+                TIMING_PSR: timing_psr(returns[rows, j, k]),
+            }
+            for k in horizons
+        }
+        return combine_score(
+            per, sharpe_weight=1.0, f1_weight=1.0, sharpe_term="timing", reduce=reduce
+        )
+
+    logits = []
+    for chosen in itertools.combinations(range(n_blocks), n_blocks // 2):
+        is_rows = np.concatenate([blocks[k] for k in chosen])
+        oos_rows = np.concatenate([blocks[k] for k in range(n_blocks) if k not in chosen])
+        is_score = [score(is_rows, j) for j in range(n_trials)]
+        oos_score = [score(oos_rows, j) for j in range(n_trials)]
+        w = stats.rankdata(oos_score)[int(np.argmax(is_score))] / (n_trials + 1)
+        logits.append(np.log(w / (1 - w)))
+    return logits
+
+
+@pytest.mark.parametrize("reduce", ["mean", "min"])
+def test_pbo_of_score_equals_the_split_by_split_computation(reduce: str) -> None:
+    rng = np.random.default_rng(11)
+    rows, trials, horizons = 203, 5, 2
+    targets = rng.integers(0, 3, (rows, horizons))
+    classes = rng.integers(0, 3, (rows, trials, horizons))
+    for skilled in (2, 4):
+        classes[:, skilled] = np.where(
+            rng.random((rows, horizons)) < 0.3, targets, classes[:, skilled]
+        )
+    returns = rng.standard_t(df=5, size=(rows, trials, horizons)) * 0.01 + 0.002
+    returns[:, 4, 0] = 0.0  # a trial that never trades at one horizon: the flat term, 0.5
+    returns[:60, 3, 1] = 0.0  # ... and one that trades in some blocks only
+    logits = _score_pbo_by_loops(classes, targets, returns, 6, reduce)
+    result = pbo_of_score(
+        classes,
+        targets,
+        returns,
+        sharpe_weight=1.0,
+        f1_weight=1.0,
+        flat_term=0.5,
+        reduce=reduce,
+        n_blocks=6,
+    )
+    np.testing.assert_allclose(result["logits"], logits, rtol=0, atol=1e-9)
+    assert result["pbo"] == np.mean(np.array(logits) <= 0)
+    assert "score" in result["metric"]
+
+
+def test_pbo_of_score_finds_a_real_edge() -> None:
+    # One of 12 trials predicts the class right on half of the rows; the rest guess.
+    rng = np.random.default_rng(12)
+    targets = rng.integers(0, 3, (800, 3))
+    classes = rng.integers(0, 3, (800, 12, 3))
+    classes[:, 5] = np.where(rng.random((800, 3)) < 0.5, targets, classes[:, 5])
+    returns = rng.normal(0, 0.01, (800, 12, 3))
+    result = pbo_of_score(
+        classes, targets, returns, sharpe_weight=0.1, f1_weight=1.0, flat_term=0.5
+    )
+    assert result["pbo"] < 0.02 and len(result["logits"]) == 12_870

@@ -31,14 +31,16 @@ Q. J. (2017), "The Probability of Backtest Overfitting", Journal of Computationa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import combinations
 from statistics import NormalDist
 from typing import Literal, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import special  # type: ignore[import-untyped]
 
+from harness.metrics.score import Reduce
 from harness.metrics.trading import DEFAULT_COST_BPS, probabilistic_sharpe, strategy_returns
 
 BlockMetric = Literal["sharpe", "mean"]
@@ -184,12 +186,6 @@ def probability_of_backtest_overfitting(
         ]
     ).astype(np.float64)  # [S, 1 + 2N]
 
-    chosen = np.array(list(combinations(range(n_blocks), n_blocks // 2)))  # [C, S/2]
-    in_sample = np.zeros((len(chosen), n_blocks))  # [C, S] indicator of the IS blocks
-    in_sample[np.arange(len(chosen))[:, None], chosen] = 1.0
-    is_stats = in_sample @ block_stats  # [C, 1 + 2N]
-    oos_stats = block_stats.sum(axis=0) - is_stats  # the other blocks
-
     def perf(stats: np.ndarray) -> np.ndarray:  # [C, N]
         n = stats[:, :1]  # [C, 1]
         mean = stats[:, 1 : n_trials + 1] / n
@@ -202,7 +198,113 @@ def probability_of_backtest_overfitting(
         defined = std > 1e-12 * np.abs(mean)
         return np.divide(mean, std, out=np.zeros_like(mean), where=defined)
 
+    return _cscv(block_stats, perf, n_blocks=n_blocks, metric=_METRIC_TEXT[metric])
+
+
+def pbo_of_score(
+    classes: ArrayLike,
+    targets: ArrayLike,
+    returns: ArrayLike,
+    *,
+    sharpe_weight: float,
+    f1_weight: float,
+    flat_term: float,
+    reduce: Reduce = "mean",
+    n_blocks: int = 16,
+) -> PBOResult:
+    """``probability_of_backtest_overfitting`` of the study's own selection rule: in each split
+    the trial with the best score on the IS rows, ranked by its score on the OOS rows.
+
+    The score on a set of rows is ``reduce`` over the H horizons of ``sharpe_weight * PSR_h +
+    f1_weight * macro_F1_h`` (``score.combine_score`` with a probability as its Sharpe term):
+    macro-F1 of `classes` [T, N, H] (N trials' predicted classes) against `targets` [T, H], and
+    the probabilistic Sharpe ratio of `returns` [T, N, H], each trial's per-row returns of the
+    score's trading term (``trading.timing_returns`` for ``timing``: demeaned per symbol over all
+    T rows, not per block; ``strategy_returns`` for ``psr``). `flat_term`: the term of returns
+    without dispersion on a set of rows (0.5 for timing, 0.0 for psr, as their functions give).
+
+    Macro-F1 and PSR are not means of per-row values, so each block keeps what they are made
+    of: per trial and horizon the 9 confusion counts and the power sums 1..4 of the returns
+    (about each column's overall mean: the central moments stay well conditioned).
+    """
+    c = np.asarray(classes, dtype=np.int64)
+    y = np.asarray(targets, dtype=np.int64)
+    r = np.asarray(returns, dtype=np.float64)
+    if c.ndim != 3 or r.shape != c.shape or y.shape != (c.shape[0], c.shape[2]):
+        raise ValueError(
+            f"classes and returns must be [T, N, H] and targets [T, H], got {c.shape}, "
+            f"{r.shape} and {y.shape}"
+        )
+    n_rows, n_trials, n_horizons = c.shape
+    if n_trials < 2:
+        raise ValueError(f"PBO compares trials: got {n_trials}")
+    if n_blocks < 2 or n_blocks % 2 or n_rows < 2 * n_blocks:
+        raise ValueError(f"cannot cut {n_rows} rows into {n_blocks} blocks of 2 or more (even)")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("returns must be finite")
+    if reduce not in ("mean", "min", "max"):
+        raise ValueError(f"reduce must be mean, min or max, got {reduce!r}")
+    starts = np.array([start for start, _ in cscv_blocks(n_rows, n_blocks=n_blocks)])
+    block = np.repeat(np.arange(n_blocks), np.diff(np.r_[starts, n_rows]))  # [T]
+    stats = np.empty((n_blocks, n_trials, n_horizons, 13))
+    center = r.mean(axis=0)  # [N, H]
+    for j in range(n_trials):  # one column at a time: [T, N, H, 13] per row would not fit
+        for k in range(n_horizons):
+            cell = block * 9 + y[:, k] * 3 + c[:, j, k]  # confusion cell (true, predicted)
+            stats[:, j, k, :9] = np.bincount(cell, minlength=9 * n_blocks).reshape(-1, 9)
+            x = r[:, j, k] - center[j, k]
+            for p in range(1, 5):
+                stats[:, j, k, 8 + p] = np.add.reduceat(x**p, starts)
+    block_stats = np.c_[np.diff(np.r_[starts, n_rows]), stats.reshape(n_blocks, -1)]
+
+    def perf(stats: np.ndarray) -> np.ndarray:  # [C, N]
+        n = stats[:, :1, None]  # [C, 1, 1]
+        cell = stats[:, 1:].reshape(len(stats), n_trials, n_horizons, 13)
+        cm = cell[..., :9].reshape(*cell.shape[:3], 3, 3)  # [C, N, H, true, predicted]
+        tp = np.diagonal(cm, axis1=-2, axis2=-1)
+        both = cm.sum(axis=-1) + cm.sum(axis=-2)  # support + predicted, per class
+        f1 = np.divide(2 * tp, both, out=np.zeros_like(tp), where=both > 0).mean(axis=-1)
+        s1, s2, s3, s4 = (cell[..., 9 + k] / n for k in range(4))  # [C, N, H]
+        m2 = s2 - s1**2
+        m3 = s3 - 3 * s1 * s2 + 2 * s1**3
+        m4 = s4 - 4 * s1 * s3 + 6 * s1**2 * s2 - 3 * s1**4
+        spread_ok = m2 > 1e-24 * np.maximum(s2, 1e-300)  # no dispersion: the flat term
+        m2 = np.where(spread_ok, m2, 1.0)
+        sr = (s1 + center) / np.sqrt(m2 * n / (n - 1))  # the mean of the returns themselves
+        skew, kurtosis = m3 / m2**1.5, m4 / m2**2
+        denominator = np.maximum(1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2, 1e-300)
+        psr = special.ndtr(sr * np.sqrt(n - 1) / np.sqrt(denominator))
+        term = np.where(spread_ok, psr, flat_term)
+        score = sharpe_weight * term + f1_weight * f1  # [C, N, H]
+        reduced: np.ndarray = getattr(np, reduce)(score, axis=-1)  # np.mean, np.min, np.max
+        return reduced
+
+    return _cscv(
+        block_stats,
+        perf,
+        n_blocks=n_blocks,
+        metric=f"the score ({reduce} over horizons of {sharpe_weight:g} x PSR term + "
+        f"{f1_weight:g} x macro-F1) over the rows of the chosen blocks",
+    )
+
+
+def _cscv(
+    block_stats: np.ndarray,
+    perf: Callable[[np.ndarray], np.ndarray],
+    *,
+    n_blocks: int,
+    metric: str,
+) -> PBOResult:
+    """CSCV from block-additive statistics [S, K]: each split's IS statistics are the sum over
+    its blocks (one indicator [C, S] @ [S, K] product), the OOS ones the totals less those;
+    `perf` maps statistics [C, K] to each trial's performance [C, N]."""
+    chosen = np.array(list(combinations(range(n_blocks), n_blocks // 2)))  # [C, S/2]
+    in_sample = np.zeros((len(chosen), n_blocks))  # [C, S] indicator of the IS blocks
+    in_sample[np.arange(len(chosen))[:, None], chosen] = 1.0
+    is_stats = in_sample @ block_stats  # [C, K]
+    oos_stats = block_stats.sum(axis=0) - is_stats  # the other blocks
     is_perf, oos_perf = perf(is_stats), perf(oos_stats)
+    n_trials = is_perf.shape[1]
     rows = np.arange(len(chosen))
     best = np.argmax(is_perf, axis=1)  # [C], the first on ties
     best_is, best_oos = is_perf[rows, best], oos_perf[rows, best]
@@ -221,7 +323,7 @@ def probability_of_backtest_overfitting(
         "blocks": n_blocks,
         "slope": slope,
         "logits": logits.tolist(),
-        "metric": _METRIC_TEXT[metric],
+        "metric": metric,
     }
 
 

@@ -365,6 +365,18 @@ def _timing_returns(book: _Book) -> np.ndarray:
     return out
 
 
+def timing_returns(
+    pred_class: ArrayLike,
+    close: ArrayLike,
+    symbols: ArrayLike,
+    *,
+    positions: ArrayLike | None = None,
+) -> np.ndarray:
+    """[N] the series ``timing_psr`` is of: the position held over each bar times the bar
+    return in excess of its symbol's mean bar return over these rows, gross of costs."""
+    return _timing_returns(_simulate(pred_class, close, symbols, positions, 0.0))
+
+
 def timing_psr(returns: ArrayLike) -> float:
     """``probabilistic_sharpe`` of timing returns, 0.5 (no skill) where they have no dispersion.
 
