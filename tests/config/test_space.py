@@ -32,10 +32,11 @@ def test_every_space_samples_valid_configs(path: Path, profile: str) -> None:
 @pytest.mark.parametrize("path", OBJECTIVES, ids=lambda p: p.stem)
 def test_every_objective_loads(path: Path) -> None:
     spec = load_objective(path)
-    assert spec.model == path.stem
+    assert spec.model == (None if spec.pareto else path.stem)  # a Pareto file: any model's
     pruners = {"median": optuna.pruners.MedianPruner, "none": optuna.pruners.NopPruner}
     assert isinstance(spec.make_pruner(spec.budget), pruners[spec.pruner.type])
-    assert isinstance(spec.make_sampler(0), optuna.samplers.TPESampler)
+    samplers = {"tpe": optuna.samplers.TPESampler, "nsga2": optuna.samplers.NSGAIISampler}
+    assert isinstance(spec.make_sampler(0), samplers[spec.sampler.type])
 
 
 def _space(tmp_path: Path, text: str) -> Path:

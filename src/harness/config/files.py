@@ -23,7 +23,10 @@ class SpaceError(HarnessError):
 def project_file(folder: str, model: str, given: Path | None = None) -> Path:
     """A YAML of the project: the one given, else ./folder/model.yaml, else the checkout's
     folder/model.yaml when running from a source tree (an editable install), else the copy
-    installed inside the package (a wheel ships the folders as harness/_yaml/folder/)."""
+    installed inside the package (a wheel ships the folders as harness/_yaml/folder/). A
+    `given` bare name that is no file (``--objective pareto``) is looked up the same way."""
+    if given is not None and given.name == str(given) and not given.suffix and not given.exists():
+        return project_file(folder, str(given))
     if given is not None:
         if given.is_dir():
             raise SpaceError(f"{given}: is a folder; give the YAML file, e.g. {given / model}.yaml")

@@ -76,7 +76,7 @@ def files_from_text(
         objective_text=objective,
     )
     for text, named in ((space, files.space.model), (objective, files.objective.model)):
-        if named != model:
+        if named is not None and named != model:  # an objective without one: any model's
             raise SpaceError(f"{text.source}: model: {named!r}, but this run is for {model!r}")
     if profile is not None:
         files.check_profile(profile)

@@ -117,18 +117,30 @@ def horizon_score(
     for key in (sharpe_key, MACRO_F1):
         if key not in metrics:
             raise KeyError(f"metric {key!r} not found (have {sorted(metrics)})")
-    sharpe = float(metrics[sharpe_key])
-    if sharpe_term != "annualized":  # a probability
-        if not math.isfinite(sharpe):
-            sharpe = 0.0
-        elif not 0.0 <= sharpe <= 1.0:
-            raise ValueError(f"{sharpe_key} must be a probability in [0, 1], got {sharpe}")
-    elif not math.isfinite(sharpe):
-        sharpe = SHARPE_FLOOR
-    f1 = float(metrics[MACRO_F1])
-    if not math.isfinite(f1):
-        raise ValueError(f"macro_f1 must be finite, got {f1}")
-    return sharpe_weight * sharpe + f1_weight * f1
+    return sharpe_weight * metric_term(metrics, sharpe_key) + f1_weight * metric_term(
+        metrics, MACRO_F1
+    )
+
+
+def metric_term(metrics: Mapping[str, Any], key: str) -> float:
+    """``metrics[key]`` of one horizon as a score counts it: a probability (``psr``,
+    ``timing_psr``) must lie in [0, 1] and counts 0.0 where it is not finite; the annualized
+    ``sharpe`` counts ``SHARPE_FLOOR`` where it is not finite; any other metric (macro-F1,
+    accuracy) must be finite (ValueError)."""
+    if key not in metrics:
+        raise KeyError(f"metric {key!r} not found (have {sorted(metrics)})")
+    value = float(metrics[key])
+    if key in (PSR, TIMING_PSR):
+        if not math.isfinite(value):
+            return 0.0
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{key} must be a probability in [0, 1], got {value}")
+        return value
+    if key == SHARPE:
+        return value if math.isfinite(value) else SHARPE_FLOOR
+    if not math.isfinite(value):
+        raise ValueError(f"{key} must be finite, got {value}")
+    return value
 
 
 def combine_score(
@@ -149,14 +161,6 @@ def combine_score(
     in [0, 1]: one meaning at every bar spacing; what ``ScoreConfig`` passes by default) or
     ``"annualized"`` (S_h = annualized Sharpe; this function's default).
     """
-    if reduce not in _REDUCE:
-        raise ValueError(f"reduce must be one of {sorted(_REDUCE)}, got {reduce!r}")
-    chosen = sorted(per_horizon) if horizons is None else list(horizons)
-    if not chosen:
-        raise ValueError("combine_score needs at least one horizon")
-    missing = [h for h in chosen if h not in per_horizon]
-    if missing:
-        raise KeyError(f"no metrics for horizons {missing} (have {sorted(per_horizon)})")
     scores = [
         horizon_score(
             per_horizon[h],
@@ -164,6 +168,34 @@ def combine_score(
             f1_weight=f1_weight,
             sharpe_term=sharpe_term,
         )
-        for h in chosen
+        for h in _horizons(per_horizon, horizons, reduce)
     ]
     return float(_REDUCE[reduce](scores))
+
+
+def reduce_metric(
+    per_horizon: Mapping[int, Mapping[str, Any]],
+    key: str,
+    *,
+    horizons: Sequence[int] | None = None,
+    reduce: Reduce = "mean",
+) -> float:
+    """``reduce`` over `horizons` (default: all) of metric `key` of each horizon, counted as
+    the score counts it (``metric_term``): one objective of a Pareto search."""
+    terms = [metric_term(per_horizon[h], key) for h in _horizons(per_horizon, horizons, reduce)]
+    return float(_REDUCE[reduce](terms))
+
+
+def _horizons(
+    per_horizon: Mapping[int, Any], horizons: Sequence[int] | None, reduce: Reduce
+) -> list[int]:
+    """The horizons to reduce over (default: all), each checked to have metrics."""
+    if reduce not in _REDUCE:
+        raise ValueError(f"reduce must be one of {sorted(_REDUCE)}, got {reduce!r}")
+    chosen = sorted(per_horizon) if horizons is None else list(horizons)
+    if not chosen:
+        raise ValueError("a score needs at least one horizon")
+    missing = [h for h in chosen if h not in per_horizon]
+    if missing:
+        raise KeyError(f"no metrics for horizons {missing} (have {sorted(per_horizon)})")
+    return chosen

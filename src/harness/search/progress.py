@@ -2,7 +2,9 @@
 
 Its scored epochs and their scores are already there: the pruning callback reports each epoch's
 score as an intermediate value (step = epoch). What the storage lacks is how many epochs the
-trial may run; ``EpochsPlanned`` writes that when training starts.
+trial may run; ``EpochsPlanned`` writes that when training starts. A trial of a Pareto search
+reports nothing (Optuna's intermediate values are single-objective): ``ScoresKept`` keeps its
+epochs' scores as a user attribute instead.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import optuna
 from lightning.pytorch.callbacks import Callback
 from optuna.trial import FrozenTrial
 
+from harness.metrics import SCORE
 from harness.screen import duration
 
 MAX_EPOCHS = "max_epochs"  # trial user attribute: the epochs its budget allows
+EPOCH_SCORES = "epoch_scores"  # trial user attribute of a Pareto search: its epochs' scores
 
 
 class EpochsPlanned(Callback):
@@ -27,10 +31,26 @@ class EpochsPlanned(Callback):
         self.trial.set_user_attr(MAX_EPOCHS, trainer.max_epochs)
 
 
+class ScoresKept(Callback):
+    """Stores the score of each epoch validated so far as the user attribute ``epoch_scores``
+    (Lightning's logged copy, as the pruning callback reports it)."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+        self.scores: list[float] = []
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        score = trainer.callback_metrics.get(SCORE)
+        if trainer.sanity_checking or score is None:
+            return
+        self.scores.append(float(score))
+        self.trial.set_user_attr(EPOCH_SCORES, self.scores)
+
+
 def progress_line(trial: FrozenTrial, elapsed: float) -> str:
     """One line: epochs scored of the budget, the last and the best score so far, and the time
     since the trial started, as in ``trial   3  epoch 2/6  last 0.4112  best 0.4300  12 s``."""
-    scores = trial.intermediate_values
+    scores = trial.intermediate_values or dict(enumerate(trial.user_attrs.get(EPOCH_SCORES, [])))
     planned = trial.user_attrs.get(MAX_EPOCHS)
     line = f"trial {trial.number:3d}  epoch {len(scores)}" + (f"/{planned}" if planned else "")
     if scores:

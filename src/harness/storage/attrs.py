@@ -202,10 +202,16 @@ def data_words(data: Phase1Data) -> str:
 
 
 def describe_study(
-    study: optuna.Study, *, score: ScoreConfig, budget: Budget, data: Phase1Data
+    study: optuna.Study,
+    *,
+    score: ScoreConfig,
+    budget: Budget,
+    data: Phase1Data,
+    names: Sequence[str] = (METRIC_NAME,),
 ) -> None:
-    """Name the study's metric and state its score, budget and data in its attributes."""
-    study.set_metric_names([METRIC_NAME])
+    """Name the study's metrics (`names`: the score, or a Pareto search's objectives) and state
+    its score, budget and data in its attributes."""
+    study.set_metric_names(list(names))
     words = {
         "score": score_words(score, data.horizons),
         "budget": budget_words(budget),
