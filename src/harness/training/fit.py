@@ -25,6 +25,7 @@ from harness.data import PreparedData, WindowLoader
 from harness.metrics import SCORE
 from harness.models import MODELS, SymbolScaler
 from harness.seeds import mix
+from harness.training.curves import Curves, curve_log
 from harness.training.module import TRAIN_LOSS, DivergedError, Phase2Module, ValPredictions
 
 EVAL_BATCH = 512
@@ -72,10 +73,11 @@ class KeepBest(Callback):
 
 
 class EpochDone(Callback):
-    """Completes each epoch's history entry (train loss, lr, time) and hands it to `on_epoch`."""
+    """Completes each epoch's history entry (train loss, lr, time) and hands it to each
+    listener given (None: none)."""
 
-    def __init__(self, on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
-        self.on_epoch = on_epoch
+    def __init__(self, *listeners: Callable[[dict[str, Any]], None] | None) -> None:
+        self.listeners = [f for f in listeners if f is not None]
         self._start = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
@@ -90,8 +92,8 @@ class EpochDone(Callback):
         entry[TRAIN_LOSS] = float(trainer.callback_metrics.get(TRAIN_LOSS, float("nan")))
         entry["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         entry["seconds"] = time.perf_counter() - self._start
-        if self.on_epoch is not None:
-            self.on_epoch(entry)
+        for listener in self.listeners:
+            listener(entry)
 
 
 def seed_for(study_seed: int, trial_number: int) -> int:
@@ -122,13 +124,15 @@ def fit(
     callbacks: Sequence[Callback] = (),
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
+    curves: Curves | None = None,
 ) -> FitResult:
     """Train `run` on the train rows, score every epoch on val, return the best epoch.
 
     `budget` bounds everything: epochs, early-stopping patience, train batches per epoch,
     batches per evaluation, and the recent train rows whose metrics each epoch reports (cap it
     with the command line's caps first: ``budget.capped(caps)``). `callbacks` run beside early
-    stopping (a pruning callback, say); `on_epoch` gets each epoch's history entry as it ends.
+    stopping (a pruning callback, say); `on_epoch` gets each epoch's history entry as it ends,
+    and `curves` names the run its logger writes them to (``training.curves``).
     Raises DivergedError when the loss is not finite, and whatever a callback raises.
     """
     if data.seq_len != run.seq_len:
@@ -163,7 +167,11 @@ def fit(
         for rows in (data.val, data.tail("train", budget.train_eval_rows))
     ]
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="harness-fit-") as root, _quiet_lightning():
+    with (
+        tempfile.TemporaryDirectory(prefix="harness-fit-") as root,
+        _quiet_lightning(),
+        curve_log(curves, run.to_flat()) as log_curves,
+    ):
         trainer = pl.Trainer(
             accelerator="gpu" if data.device.type == "cuda" else "cpu",
             devices=1,
@@ -173,7 +181,7 @@ def fit(
             callbacks=[
                 keep,
                 EarlyStopping(SCORE, mode="max", patience=budget.patience, check_finite=False),
-                EpochDone(on_epoch),
+                EpochDone(on_epoch, log_curves),
                 StopOnCtrlC(),
                 *callbacks,
             ],
