@@ -3,7 +3,9 @@ shows without importing torch: nothing here imports the rest of the package."""
 
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -11,6 +13,27 @@ try:
     __version__ = version("harness")
 except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+@functools.cache
+def source_commit() -> str | None:
+    """The commit of the checkout the harness runs from (12 hex digits, ``-dirty`` when tracked
+    files differ from it); None when installed from a wheel, or git is missing or fails."""
+    root = Path(__file__).resolve().parents[2]  # src/harness/constants.py -> the checkout
+    if not (root / ".git").exists():
+        return None
+    describe = ["describe", "--always", "--dirty", "--abbrev=12", "--exclude=*"]  # no tags
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(root), *describe],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found.stdout.strip() or None
 
 
 FORMAT_VERSION = 5
@@ -44,6 +67,9 @@ def storage_url(given: str | None = None) -> str:
 MODEL_NAMES = ("nhits", "tft", "patchtst")
 """The models, in report order; ``harness.models.MODELS`` builds them. Kept here, where the
 command line reads it without importing torch."""
+
+LOGGERS = ("tensorboard", "csv")
+"""Lightning's loggers of training curves (``training.curves``), for --logger."""
 
 DEFAULT_BLOCKS = 16
 """Blocks the val rows are cut into for the probability of backtest overfitting (12,870 splits)."""

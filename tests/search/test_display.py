@@ -121,6 +121,30 @@ def test_status_gives_each_study_name_a_line_of_its_own() -> None:
     assert lines[2].startswith("  best 0.4100 (trial 0): pooling=")
 
 
+def test_status_says_where_and_with_what_each_best_trial_ran() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    worker = {"host": "gpu-7", "harness": "0.3.0", "commit": "0123456789ab-dirty"}
+    worker |= {"torch": "2.5.1", "lightning": "2.4.0", "optuna": "5.1.0", "device": "NVIDIA H100"}
+    worker["precision"] = "bf16-mixed"
+    worse = optuna.trial.create_trial(value=0.1, user_attrs={"worker": {**worker, "host": "b"}})
+    best = optuna.trial.create_trial(value=0.9, user_attrs={"worker": worker})
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    study.add_trials([worse, best])
+    bare = optuna.create_study(study_name="older", storage=storage, direction="maximize")
+    bare.add_trial(optuna.trial.create_trial(value=0.5))  # made before trials recorded theirs
+    lines = storage_status(storage)
+    assert lines[2].startswith("  best 0.9000 (trial 1)")
+    assert lines[3] == (
+        "  ran on gpu-7, NVIDIA H100: harness 0.3.0 (commit 0123456789ab-dirty), torch 2.5.1, "
+        "lightning 2.4.0, optuna 5.1.0"
+    )
+    assert lines[4:] == [
+        "older",
+        "  model ?, profile ?: 1 complete, 0 pruned, 0 failed, 0 running",
+        "  best 0.5000 (trial 0): ",
+    ]
+
+
 def test_the_summary_says_why_the_search_stopped_once() -> None:
     out = io.StringIO()
     display = SearchDisplay(Console(file=out, width=200), study="s", target=10)

@@ -4,6 +4,8 @@ pruning fires, a diverging trial fails alone, a study refuses another dataset or
 from __future__ import annotations
 
 import json
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from optuna.trial import TrialState
 from optuna_dashboard import get_note
 
 from harness.config import ObjectiveSpec, SearchSpace
+from harness.constants import __version__, source_commit
 from harness.data import load_phase1
 from harness.search import Objective
 from harness.search.workers import expected_attrs
@@ -201,8 +204,20 @@ def test_every_trial_records_the_worker_that_made_it(tiny_dataset: Path) -> None
     study = optimize(r, 1)
     worker = study.trials[0].user_attrs["worker"]
     assert worker == r.worker()
-    assert set(worker) == {"harness", "torch", "lightning", "optuna", "device", "precision"}
+    versions = {"harness", "torch", "lightning", "optuna"}
+    assert set(worker) == {"host", "commit", *versions, "device", "precision"}  # a checkout
     assert (worker["device"], worker["precision"]) == ("cpu", "32-true")
+    assert worker["host"] == socket.gethostname() and worker["harness"] == __version__
+    assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?", worker["commit"])
+
+
+def test_the_commit_is_left_out_where_git_is_not_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    source_commit.cache_clear()
+    monkeypatch.setenv("PATH", "")  # no git to run
+    try:
+        assert source_commit() is None
+    finally:
+        source_commit.cache_clear()  # the next caller asks git again
 
 
 def test_a_study_keeps_its_first_worker_refuses_another_precision_and_warns_of_versions(

@@ -16,6 +16,7 @@ from statistics import fmean
 from types import TracebackType
 
 import optuna
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.live import Live
@@ -23,7 +24,8 @@ from rich.text import Text
 
 from harness.screen import duration, fit, show
 from harness.search.progress import progress_line
-from harness.storage.study import FINISHED, best_of, counts, n_finished
+from harness.storage.pareto import chosen, is_pareto, pareto_front, score_of
+from harness.storage.study import FINISHED, MAXIMIZE, best_of, counts, n_finished
 
 SHOWN_RUNNING = 8  # running trials listed in the status block; the others are counted
 
@@ -41,13 +43,20 @@ def trial_line(t: FrozenTrial) -> str:
     tail = f"  {epochs} epochs" if epochs is not None else ""
     tail += f"  {seconds:.0f}s" if seconds is not None else ""
     if t.state == TrialState.COMPLETE:
-        return f"trial {t.number:3d} complete  score {t.value:.4f}{tail}  {_params(t)}"
+        return f"trial {t.number:3d} complete  {_values(t)}{tail}  {_params(t)}"
     if t.state == TrialState.PRUNED:
         last = t.last_step
         return f"trial {t.number:3d} pruned at epoch {last}{tail}  {_params(t)}"
     reason = t.user_attrs.get("fail_reason") or t.system_attrs.get("fail_reason", "unknown")
     reason = str(reason).strip().splitlines()[0] if reason else "unknown"  # "Type: message"
     return f"trial {t.number:3d} failed: {reason}  {_params(t)}"
+
+
+def _values(t: FrozenTrial) -> str:
+    """'score 0.4623', or a Pareto search's 'values 0.4102 / 0.5210  score 0.4623'."""
+    values = t.values or []
+    shown = "" if len(values) == 1 else f"values {' / '.join(f'{v:.4f}' for v in values)}  "
+    return f"{shown}score {score_of(t):.4f}"
 
 
 def _elapsed(t: FrozenTrial, now: datetime) -> float:
@@ -89,19 +98,40 @@ def study_line(
     return line + ("; ETA after the first trial" if left is None else f"; ETA {duration(left)}")
 
 
-def best_line(trials: Sequence[FrozenTrial]) -> str | None:
-    best = best_of(trials)
-    return None if best is None else f"best {best.value:.4f} (trial {best.number}): {_params(best)}"
+def best_line(
+    trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection] = (MAXIMIZE,)
+) -> str | None:
+    """The best trial; in a Pareto search the front and its chosen member (``storage.pareto``)."""
+    if not is_pareto(directions):
+        best = best_of(trials)
+        return (
+            None
+            if best is None
+            else f"best {best.value:.4f} (trial {best.number}): {_params(best)}"
+        )
+    front = pareto_front(trials, directions)
+    member = chosen(front)
+    if member is None:
+        return None
+    return (
+        f"Pareto front: trials {', '.join(str(t.number) for t in front)}; highest score: trial "
+        f"{member.number}, {_values(member)}: {_params(member)}"
+    )
 
 
-def status_lines(trials: Sequence[FrozenTrial], target: int, now: datetime) -> list[str]:
+def status_lines(
+    trials: Sequence[FrozenTrial],
+    target: int,
+    now: datetime,
+    directions: Sequence[StudyDirection] = (MAXIMIZE,),
+) -> list[str]:
     """The status block: the study's counts and ETA, each running trial's progress, the best."""
     running = sorted((t for t in trials if t.state == TrialState.RUNNING), key=lambda t: t.number)
     lines = [study_line(trials, target, now)]
     lines += [f"  {progress_line(t, _elapsed(t, now))}" for t in running[:SHOWN_RUNNING]]
     if len(running) > SHOWN_RUNNING:
         lines.append(f"  and {len(running) - SHOWN_RUNNING} more running")
-    best = best_line(trials)
+    best = best_line(trials, directions)
     return [*lines, best] if best else lines
 
 
@@ -109,10 +139,18 @@ class SearchDisplay:
     """A rich Live status block on a terminal, plain progress lines elsewhere; finished trials
     print above the block as the watcher reports them."""
 
-    def __init__(self, console: Console, *, study: str, target: int) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        study: str,
+        target: int,
+        directions: Sequence[str] = ("maximize",),
+    ) -> None:
         self.console = console
         self.study = study
         self.target = target
+        self.directions = [StudyDirection[d.upper()] for d in directions]  # Optuna's words
         self._lock = threading.Lock()
         self._live = Live(
             Text("starting the first trial"),
@@ -141,7 +179,7 @@ class SearchDisplay:
         now = datetime.now()
         with self._lock:
             if self.console.is_terminal:
-                lines = status_lines(trials, self.target, now)
+                lines = status_lines(trials, self.target, now, self.directions)
                 fitted = [part for line in lines for part in fit(line, self.console.width)]
                 self._live.update(Text("\n".join(fitted)))
                 return
@@ -169,7 +207,7 @@ class SearchDisplay:
             "finished; the same command completes the rest"
         )
         lines = [f"stopped: {why}", study_line(trials, self.target, datetime.now(), eta=False)]
-        best = best_line(trials)
+        best = best_line(trials, self.directions)
         for line in [*lines, best] if best else lines:
             show(self.console, line)
 
@@ -189,6 +227,22 @@ def storage_status(storage: optuna.storages.BaseStorage) -> list[str]:
             f"{summary.user_attrs.get('profile', '?')}: {c[TrialState.COMPLETE]} "
             f"complete, {c[TrialState.PRUNED]} pruned, {c[TrialState.FAIL]} failed, "
             f"{c[TrialState.RUNNING]} running",
-            f"  {best_line(trials) or 'best: none complete yet'}",
+            f"  {best_line(trials, study.directions) or 'best: none complete yet'}",
         ]
+        best = best_of(trials)
+        ran = None if best is None else provenance_line(best)
+        lines += [f"  {ran}"] if ran else []
     return lines
+
+
+def provenance_line(trial: FrozenTrial) -> str | None:
+    """Where and with what the trial ran (its ``worker`` attribute); None when it kept none."""
+    worker = trial.user_attrs.get("worker")
+    if not isinstance(worker, dict):
+        return None
+    commit = f" (commit {worker['commit']})" if "commit" in worker else ""
+    return (
+        f"ran on {worker.get('host', '?')}, {worker.get('device', '?')}: harness "
+        f"{worker.get('harness', '?')}{commit}, torch {worker.get('torch', '?')}, lightning "
+        f"{worker.get('lightning', '?')}, optuna {worker.get('optuna', '?')}"
+    )

@@ -1,8 +1,9 @@
-"""Study storage: Optuna's RDB storage (SQLite on one machine, PostgreSQL across machines).
+"""Study storage: Optuna's RDB storage (SQLite on one machine, PostgreSQL across machines), or
+Optuna's gRPC storage proxy in front of one (``grpc://host:port``, many workers).
 
 Nothing home-made: heartbeats let a later run mark a killed worker's trial failed and retry it
 (RetryFailedTrialCallback); SQLite gets a busy timeout and WAL so parallel workers wait for the
-write lock instead of failing with "database is locked".
+write lock instead of failing with "database is locked". Optuna's proxy carries no heartbeats.
 """
 
 from __future__ import annotations
@@ -12,25 +13,35 @@ import re
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import optuna
 import pandas as pd
 import sqlalchemy
-from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import (
+    BaseStorage,
+    GrpcStorageProxy,
+    RDBStorage,
+    RetryHeartbeatStaleTrialCallback,
+)
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.constants import FORMAT_VERSION
 from harness.data import Phase1Data
 from harness.errors import HarnessError
+from harness.storage.pareto import chosen, is_pareto, pareto_front
 
 # Seconds between a running trial's heartbeats, and of silence after which it counts as dead.
 HEARTBEAT_SECONDS = int(os.environ.get("HARNESS_HEARTBEAT_SECONDS", "10"))
 GRACE_SECONDS = 3 * HEARTBEAT_SECONDS
 MAX_RETRIES = 2  # a trial whose worker died is run again at most this often
+GRPC_PORT = 13000  # Optuna's default port of its gRPC storage proxy
+PROXY_WAIT_SECONDS = 10  # how long a grpc:// storage waits for its proxy to answer
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+MAXIMIZE = StudyDirection.MAXIMIZE
 
 # Heartbeats are "experimental" in Optuna's words, and stable since 2.9; the warning is noise.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -136,10 +147,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def open_storage(url: str, *, create: bool = False) -> RDBStorage:
-    """Optuna's RDB storage at `url`. Only `create=True` (a search) may make a SQLite file, its
-    folder and Optuna's tables; readers (status, finalize, dashboard) find one or stop. Every
-    problem is a StorageError of one line that names the URL without its password."""
+def open_storage(url: str, *, create: bool = False) -> BaseStorage:
+    """Optuna's storage at `url`: a gRPC storage proxy for ``grpc://host:port``, else Optuna's
+    RDB storage. Only `create=True` (a search, the proxy) may make a SQLite file, its folder and
+    Optuna's tables; readers (status, finalize, dashboard) find one or stop. Every problem is a
+    StorageError of one line that names the URL without its password."""
+    if url.startswith("grpc://"):
+        return _open_proxy(url)
+    return open_database(url, create=create)
+
+
+def open_database(url: str, *, create: bool = False) -> RDBStorage:
+    """Optuna's RDB storage at `url` (``open_storage``); a grpc:// URL is refused."""
+    if url.startswith("grpc://"):
+        raise StorageError(
+            f"storage {redact(url)}: a gRPC storage proxy, where a database is needed "
+            "(postgresql://... or sqlite:///...)"
+        )
     given = url
     engine_kwargs: dict[str, object] = {}
     path = sqlite_path(url)
@@ -181,6 +205,28 @@ def open_storage(url: str, *, create: bool = False) -> RDBStorage:
         except sqlalchemy.exc.SQLAlchemyError as exc:  # switching to WAL writes the file
             raise write_error(exc, given) from None
     return storage
+
+
+def _open_proxy(url: str) -> GrpcStorageProxy:
+    """Optuna's client of the gRPC storage proxy (``harness storage-proxy``) at `url`, once the
+    proxy answers."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or GRPC_PORT
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise StorageError(f"storage {redact(url)}: {exc}; expected grpc://HOST:PORT") from None
+    if not host or parts.path.strip("/") or parts.query:
+        raise StorageError(f"storage {redact(url)}: expected grpc://HOST:PORT")
+    proxy = GrpcStorageProxy(host=f"[{host}]" if ":" in host else host, port=port)
+    try:
+        proxy.wait_server_ready(timeout=PROXY_WAIT_SECONDS)
+    except ConnectionError:
+        proxy.close()
+        raise StorageError(
+            f"storage {redact(url)}: cannot connect (no gRPC storage proxy answered within "
+            f"{PROXY_WAIT_SECONDS} s; start one there with `harness storage-proxy`)"
+        ) from None
+    return proxy
 
 
 def _lost_a_race(exc: BaseException) -> bool:
@@ -306,17 +352,23 @@ def n_finished(trials: list[FrozenTrial]) -> int:
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The best complete trial, or None when the study has none."""
-    return best_of(study.get_trials(deepcopy=False))
+    """The best complete trial (in a Pareto search the chosen member of the front:
+    ``storage.pareto``), or None when the study has none."""
+    return best_of(study.get_trials(deepcopy=False), study.directions)
 
 
-def best_of(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
-    """The complete trial of the highest value among `trials`, or None."""
+def best_of(
+    trials: Iterable[FrozenTrial], directions: Sequence[StudyDirection] = (MAXIMIZE,)
+) -> FrozenTrial | None:
+    """The complete trial of the highest value among `trials` of a study of `directions` (of
+    several: the chosen member of their Pareto front), or None."""
+    if is_pareto(directions):
+        return chosen(pareto_front(trials, directions))
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     return max(complete, key=lambda t: float(t.value or 0.0)) if complete else None
 
 
-def load_study(storage: RDBStorage, url: str, name: str, model: str) -> optuna.Study:
+def load_study(storage: BaseStorage, url: str, name: str, model: str) -> optuna.Study:
     """The study `name` of `model` in `storage` (opened from `url`), of this harness's format."""
     try:
         study = optuna.load_study(study_name=name, storage=storage)
@@ -337,16 +389,35 @@ def load_study(storage: RDBStorage, url: str, name: str, model: str) -> optuna.S
     return study
 
 
-def pick_trial(study: optuna.Study, url: str, model: str, data: Phase1Data) -> FrozenTrial:
-    """The study's best complete trial, checked to be a harness trial of this dataset."""
-    best = best_trial(study)
-    if best is None:
-        states = pd.Series([t.state.name.lower() for t in study.get_trials(deepcopy=False)])
-        seen = ", ".join(f"{n} {s}" for s, n in states.value_counts().items()) or "no trials"
-        raise StudyNotFound(
-            f"{model}: study {study.study_name!r} in {redact(url)} has no complete trial "
-            f"({seen}). Run `harness search --model {model}` until a trial completes."
-        )
+def pick_trial(
+    study: optuna.Study, url: str, model: str, data: Phase1Data, number: int | None = None
+) -> FrozenTrial:
+    """The study's trial `number` (default: its best complete trial), checked to be a complete
+    harness trial of this dataset."""
+    trials = study.get_trials(deepcopy=False)
+    where = f"study {study.study_name!r} in {redact(url)}"
+    if number is None:
+        best = best_of(trials, study.directions)
+        if best is None:
+            states = pd.Series([t.state.name.lower() for t in trials])
+            seen = ", ".join(f"{n} {s}" for s, n in states.value_counts().items()) or "no trials"
+            raise StudyNotFound(
+                f"{model}: {where} has no complete trial ({seen}). Run `harness search --model "
+                f"{model}` until a trial completes."
+            )
+    else:
+        found = [t for t in trials if t.number == number]
+        if not found:
+            raise StudyNotFound(
+                f"{model}: --trial {number}: {where} has no such trial (its trials: "
+                f"{'0 to ' + str(len(trials) - 1) if trials else 'none'})"
+            )
+        best = found[0]
+        if best.state != TrialState.COMPLETE:
+            raise StudyNotFound(
+                f"{model}: --trial {number}: trial {number} of {where} is "
+                f"{best.state.name.lower()}; only a complete trial can be exported"
+            )
     fingerprint = best.user_attrs.get("data_fingerprint")
     if fingerprint != data.fingerprint:
         raise StudyNotFound(
