@@ -351,7 +351,10 @@ def test_overfit_gives_each_horizons_pbo_from_the_trials_stored_beside_the_datab
     assert main([*argv, "--study", "mine", "--pbo-blocks", "4"]) == 0
     out = capsys.readouterr().out
     for h in HORIZONS:
-        assert re.search(rf"{h}-bar: PBO [01]\.\d{{3}} over 3 of 3 complete trials, 36 val", out)
+        assert re.search(
+            rf"{h}-bar Sharpe: PBO [01]\.\d{{3}} over 3 of 3 complete trials, 36 val", out
+        )
+    assert re.search(r"by the score: PBO [01]\.\d{3} over 3 of 3 complete trials, 36 val", out)
     assert main([*argv, "--study", "mine", "--blocks", "3"]) == 2  # the old spelling
     err = capsys.readouterr().err
     assert "note: --blocks is deprecated and goes in the next version: use --pbo-blocks" in err
@@ -595,6 +598,33 @@ def test_a_dashboard_on_another_host_says_it_has_no_authentication(
     assert bound == [("0.0.0.0", 8123)] and "no authentication" in out
     assert main(["dashboard", "--storage", storage]) == 0
     assert bound[-1] == ("127.0.0.1", 8080) and "no authentication" not in capsys.readouterr().out
+
+
+def test_a_dashboard_started_anywhere_serves_the_artifact_folder_its_studies_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.storage.artifacts import FOLDER_ATTR
+
+    storage = f"sqlite:///{tmp_path}/s.db"
+    shared = tmp_path / "shared"
+    optuna.create_study(study_name="s", storage=storage).set_user_attr(FOLDER_ATTR, str(shared))
+
+    class Server:  # stands in for wsgiref's: stops at the first request
+        timeout = 0.0
+
+        def handle_request(self) -> None:
+            raise KeyboardInterrupt
+
+        def server_close(self) -> None:
+            pass
+
+    monkeypatch.setattr("wsgiref.simple_server.make_server", lambda *_: Server())
+    assert main(["dashboard", "--storage", storage]) == 2  # not there: one line, naming it
+    err = capsys.readouterr().err
+    assert f"artifact folder {shared}, recorded by study 's', does not exist here" in err
+    shared.mkdir()
+    assert main(["dashboard", "--storage", storage]) == 0
+    assert f"; artifacts from {shared} (Ctrl-C stops it)" in capsys.readouterr().out
 
 
 def test_a_search_on_a_loaded_machine_warns_that_it_will_crawl(

@@ -70,7 +70,7 @@ class SearchResult:
     study: str
     storage: str
     finished: int  # finished trials the study holds now
-    best_trial: int | None  # None: no complete trial yet
+    best_trial: int | None  # None: no complete trial yet; a Pareto search: the chosen member
     best_score: float | None
 
 
@@ -140,23 +140,27 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
     threads: int | None = None,
+    logger: str | None = None,
 ) -> FitResult:
     """Train `model`'s default config (its space's `fixed:` at the profile, then `overrides`);
-    each epoch's entry goes to the log file (default results/train/{model}_training.log) and
-    to `on_epoch`."""
+    each epoch's entry goes to the log file (default results/train/{model}_training.log), to
+    `on_epoch`, and with `logger` ("tensorboard" or "csv") to Lightning's logger as a new run
+    ``logs/{model}/version_N/`` in the log file's folder."""
     from harness.data import load_dataset
-    from harness.training import EpochLog, Recipe
+    from harness.training import CURVES_DIR, Curves, EpochLog, Recipe
 
+    log = log or Path("results/train") / f"{model}_training.log"
+    curves = None if logger is None else Curves(logger, log.parent / CURVES_DIR, model)
     chosen = profile or choose_profile(None, [model]).name
     use_threads(threads)
     loaded = load_dataset(data, say=say)
     recipe = Recipe.load(model, loaded, profile=chosen, caps=caps(epochs, max_batches))
     run = recipe.default_run(overrides)
     prepared = recipe.prepared(run)
-    log = log or Path("results/train") / f"{model}_training.log"
+    curves_line = "" if curves is None else f"; curves: {curves.root / model}"
     say(
         f"training {model} on {len(prepared.train)} windows, validating on "
-        f"{len(prepared.val)} ({prepared.device}); log: {log}"
+        f"{len(prepared.val)} ({prepared.device}); log: {log}{curves_line}"
     )
     with EpochLog(log, run) as write:
 
@@ -165,7 +169,7 @@ def train(
             if on_epoch is not None:
                 on_epoch(entry)
 
-        result = recipe.train(run, seed=seed, on_epoch=done, progress=progress)
+        result = recipe.train(run, seed=seed, on_epoch=done, progress=progress, curves=curves)
     say(
         f"best epoch {result.best_epoch}: score {result.score:.4f} "
         f"({result.epochs} epochs, {result.seconds:.0f} s)"
@@ -191,16 +195,20 @@ def search(
     artifacts: Path | None = None,
     say: Say = _quiet,
     working: Callable[[str], AbstractContextManager[None]] = _as_is,
-    display: Callable[[str, int], Display] | None = None,
+    display: Callable[[str, int, Sequence[str]], Display] | None = None,
     threads: int | None = None,
+    logger: str | None = None,
 ) -> SearchResult:
     """Run `model`'s study until it holds `trials` finished trials (a rerun resumes it).
 
     Before the first trial, `say` hears the time and memory estimate (measured while
-    `working(...)` is entered); `display(study, target)` watches the trials, if given."""
+    `working(...)` is entered); `display(study, target, directions)` watches the trials, if
+    given. With `logger` ("tensorboard" or "csv") each trial logs its training curves in the
+    artifact folder, as ``logs/{study}/trial_{number}/``."""
     storage = storage_url(storage)
     from harness.search import SearchRequest, plan_search, run_search
     from harness.storage import best_trial, n_finished
+    from harness.storage.pareto import score_of
 
     chosen = profile or choose_profile(None, [model], space=space, objective=objective).name
     request = SearchRequest(
@@ -218,6 +226,7 @@ def search(
         artifacts=artifacts,
         profile=chosen,
         threads=threads,
+        logger=logger,
     )
     in_use = use_threads(threads if jobs == 1 else None)  # spawned workers set their own
     prepared = plan_search(request, say=say)
@@ -226,7 +235,8 @@ def search(
     if display is None:
         found = run_search(prepared)
     else:
-        with display(prepared.study_name, trials) as shown:
+        directions = prepared.recipe.objective.study_directions  # Optuna's words
+        with display(prepared.study_name, trials, directions) as shown:
             found = run_search(prepared, on_trial=shown.trial_done, on_tick=shown.tick)
         shown.summary(found, timeout=timeout)
     best = best_trial(_load(storage, prepared.study_name, model))
@@ -235,7 +245,7 @@ def search(
         storage=storage,
         finished=n_finished(found),
         best_trial=None if best is None else best.number,
-        best_score=None if best is None else best.value,
+        best_score=None if best is None else score_of(best),
     )
 
 
@@ -356,15 +366,24 @@ def finalize(
     objective: Path | None = None,
     say: Say = _quiet,
     threads: int | None = None,
+    logger: str | None = None,
+    trial: int | None = None,
 ) -> FinalizeReport:
-    """Retrain each model's best trial as its study searched it, export the files Phase 3
-    reads into `out`, and write the comparison report. Raises FinalizeError, after exporting
-    the rest, when a model fails."""
+    """Retrain each model's best trial (`trial`: that trial of one model's study instead) as
+    its study searched it, export the files Phase 3 reads into `out`, and write the comparison
+    report. Raises FinalizeError, after exporting the rest, when a model fails. With `logger`
+    ("tensorboard" or "csv") each member logs its training curves in the artifact folder, as
+    ``logs/{study}/finalize_member_{k}/``."""
     storage = storage_url(storage)
     from harness.data import load_dataset
     from harness.finalize import check_out
     from harness.finalize import finalize as export_all
+    from harness.training import check_logger
 
+    if trial is not None and len(models_of(model)) > 1:
+        raise HarnessError("--trial names a trial of one study: give it with one --model")
+    if logger is not None:
+        check_logger(logger)  # before the data and the studies are read
     use_threads(threads)
     notes: list[str] = []  # said after the profile line, which needs the data's studies
     loaded = load_dataset(data, say=notes.append)
@@ -392,6 +411,8 @@ def finalize(
         say=say,
         artifacts=artifacts,
         pbo_blocks=pbo_blocks,
+        logger=logger,
+        trials={} if trial is None else {c.model: trial for c in choices},
     )
 
 
@@ -404,9 +425,10 @@ def overfit(
     artifacts: Path | None = None,
     pbo_blocks: int = DEFAULT_BLOCKS,
     say: Say = _quiet,
-) -> tuple[str, dict[int, dict[str, Any]]]:
-    """The probability of backtest overfitting of a study's best trial, per horizon, from its
-    trials' stored val predictions: (study name, horizon -> result); `say` hears a line each."""
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The probability of backtest overfitting of a study's best trial, from its trials' stored
+    val predictions: (study name, {str(h) or "score": result}, ``storage.overfitting``); `say`
+    hears a line each."""
     storage = storage_url(storage)
     from harness.data import load_dataset
     from harness.storage import artifacts_dir, load_study, open_storage, study_overfitting
@@ -414,11 +436,12 @@ def overfit(
 
     loaded = load_dataset(data, say=say)
     (choice,) = resolve_studies([model], loaded, storage, study=study, say=say)
+    searched = load_study(open_storage(storage), storage, choice.study, model)
     found = study_overfitting(
-        load_study(open_storage(storage), storage, choice.study, model),
+        searched,
         loaded,
-        directory=artifacts_dir(storage, artifacts),
-        cost_bps=choice.recipe.score.cost_bps,
+        directory=artifacts_dir(storage, artifacts, study=searched),
+        score=choice.recipe.score,
         n_blocks=pbo_blocks,
     )
     for line in overfit_lines(choice.study, found):
@@ -503,10 +526,11 @@ def dashboard(
     from optuna_dashboard import wsgi
 
     from harness import interrupts
-    from harness.storage import artifacts_dir, open_storage
+    from harness.storage import open_storage
+    from harness.storage.artifacts import served_artifacts_dir
 
     backend = open_storage(storage)  # a clear error for a bad URL, before the server starts
-    folder = artifacts_dir(storage, artifacts)
+    folder = served_artifacts_dir(backend, storage, artifacts)
     # a reader makes no folder: without one, the trials' artifact links say they are missing
     store = FileSystemArtifactStore(folder) if folder is not None and folder.is_dir() else None
     where = f"; artifacts from {folder}" if store is not None else ""
@@ -528,6 +552,16 @@ def dashboard(
                 server.handle_request()
     finally:
         server.server_close()
+
+
+def storage_proxy(
+    storage: str | None = None, *, host: str = "127.0.0.1", port: int = 13000, say: Say = _quiet
+) -> None:
+    """Serve Optuna's gRPC storage proxy for the database `storage` at `host`:`port`, in this
+    process, until Ctrl-C or SIGTERM; workers reach it as ``--storage grpc://HOST:PORT``."""
+    from harness.storage.proxy import serve_proxy
+
+    serve_proxy(storage_url(storage), host=host, port=port, say=say)
 
 
 def reference(*, data: Path | None = None, lags: int = 4, say: Say = _quiet) -> ReferenceReport:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from harness import api, constants, interrupts
-from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, MODEL_NAMES, STORAGE_ENV
+from harness.constants import DEFAULT_BLOCKS, DEFAULT_STORAGE, LOGGERS, MODEL_NAMES, STORAGE_ENV
 from harness.errors import HarnessError, WorkFailed, write_traceback
 from harness.screen import fit, show
 
@@ -147,8 +147,15 @@ SHARED: dict[str, Option] = {
     ),
     "artifacts": _o(
         "--artifacts",
-        "trials' artifact folder (default: $HARNESS_ARTIFACTS, else beside SQLite)",
+        "trials' artifact folder (default: $HARNESS_ARTIFACTS, else the study's, else beside "
+        "SQLite)",
         type=Path,
+    ),
+    "logger": _o(
+        "--logger",
+        "log training curves per epoch, in logs/ of the artifact folder (train: of --log's folder)"
+        "; tensorboard needs pip install 'harness[tensorboard]'",
+        choices=LOGGERS,
     ),
 }
 Handler = Callable[[argparse.Namespace], int]
@@ -169,6 +176,7 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
                action="append", default=[], metavar="KEY=VALUE"),
             _o("--seed", "training seed", type=SEED, default=0),
             _o("--log", "epoch log (default: results/train/{model}_training.log)", type=Path),
+            "logger",
         ]),
         "search": (_search, "tune a model with Optuna; resumable, parallel", [
             _o("--model", "a model, or all, one after the other", choices=ALL, required=True),
@@ -180,8 +188,9 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             _o("--seed", "study seed (sampler, trial seeds)", type=SEED, default=0),
             "profile", "epochs", "max-batches", "threads",
             _o("--space", "search space file (default: search_spaces/{model}.yaml)", type=Path),
-            _o("--objective", "objective file (default: objectives/{model}.yaml)", type=Path),
-            "artifacts",
+            _o("--objective", "objective file, or a shipped one's name: pareto (default: "
+               "objectives/{model}.yaml)", type=Path),
+            "artifacts", "logger",
         ]),
         "finalize": (_finalize, "retrain the best trials, export what Phase 3 reads", [
             _o("--model", "a model, or all of them", choices=ALL, default="all"),
@@ -190,10 +199,12 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
             _o("--members", "train K seeds of the best config, average their probabilities",
                type=POSITIVE, default=1),
             _renamed("--seeds", "--members", type=POSITIVE),
-            "epochs", "max-batches", "artifacts", "threads",
+            "epochs", "max-batches", "artifacts", "threads", "logger",
             _o("--pbo-blocks", PBO, type=int, default=DEFAULT_BLOCKS),
             _o("--space", "must be the space the study recorded (default: that one)", type=Path),
             _o("--objective", "must be the objective the study recorded (default: it)", type=Path),
+            _o("--trial", "export this trial of the study (one --model), not its best",
+               type=SEED),
         ]),
         "overfit": (_overfit, "probability of backtest overfitting of a study's best trial", [
             _o("--model", "the model", choices=MODELS, required=True),
@@ -222,6 +233,11 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "status": (_status, "studies in a storage: trials by state, best, params", ["storage"]),
         "dashboard": (_dashboard, "optuna-dashboard on the storage, bound to localhost", [
             "storage", _o("--port", "the port to serve on", type=_port, default=8080), "artifacts",
+            _o("--host", "the address to listen on (others than loopback: no authentication)",
+               default="127.0.0.1"),
+        ]),
+        "storage-proxy": (_storage_proxy, "Optuna's gRPC storage proxy: workers use grpc://", [
+            "storage", _o("--port", "the port to serve on", type=_port, default=13000),
             _o("--host", "the address to listen on (others than loopback: no authentication)",
                default="127.0.0.1"),
         ]),
@@ -276,6 +292,7 @@ def _train(args: argparse.Namespace) -> int:
 
     api.train(
         **_pass(args, "model", "data", "epochs", "max_batches", "seed", "log", "threads"),
+        logger=args.logger,
         profile=profile.name,
         overrides=parse_overrides(args.set),
         say=_say,
@@ -301,10 +318,13 @@ def _search(args: argparse.Namespace) -> int:
             model,
             **_pass(args, "trials", "data", "storage", "study", "jobs", "timeout", "seed"),
             **_pass(args, "epochs", "max_batches", "space", "objective", "artifacts", "threads"),
+            logger=args.logger,
             profile=profile.name,
             say=_say,
             working=_working,
-            display=lambda study, target: SearchDisplay(console, study=study, target=target),
+            display=lambda study, target, directions: SearchDisplay(
+                console, study=study, target=target, directions=directions
+            ),
         )
     return 0
 
@@ -315,6 +335,7 @@ def _finalize(args: argparse.Namespace) -> int:
     api.finalize(  # raises, after exporting the rest, when a model fails; names the report last
         **_pass(args, "model", "data", "storage", "study", "out", "members", "epochs"),
         **_pass(args, "max_batches", "artifacts", "pbo_blocks", "space", "objective", "threads"),
+        **_pass(args, "logger", "trial"),
         say=_say,
     )
     return 0
@@ -368,6 +389,11 @@ def _status(args: argparse.Namespace) -> int:
 
 def _dashboard(args: argparse.Namespace) -> int:
     api.dashboard(**_pass(args, "storage", "port", "host", "artifacts"), say=_say)
+    return 0
+
+
+def _storage_proxy(args: argparse.Namespace) -> int:
+    api.storage_proxy(**_pass(args, "storage", "host", "port"), say=_say)
     return 0
 
 

@@ -13,7 +13,7 @@ import optuna
 import pandas as pd
 import pytest
 import torch
-from optuna.artifacts import get_all_artifact_meta
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta
 
 import harness
 from harness.cli import main
@@ -38,7 +38,7 @@ from harness.metrics import (
 )
 from harness.modelfile import EnsembleNet, layout, load_model, split_probs
 from harness.staging import pending
-from harness.storage import best_trial, open_storage
+from harness.storage import artifacts_dir, best_trial, open_storage
 from harness.storage.attrs import VAL_ACCURACY, VAL_MACRO_F1, VAL_SHARPE, horizon_attr
 from tests.finalize.support import MODELS, Searched
 
@@ -172,6 +172,28 @@ def test_each_study_links_the_comparison_and_its_models_reports(
         assert not any(n.startswith(tuple(m for m in MODELS if m != model)) for n in names)
 
 
+def test_finalize_run_again_replaces_its_reports_on_the_study(
+    exported: FinalizeReport, searched: Searched, tmp_path: Path
+) -> None:
+    storage = open_storage(searched.storage)
+    study = optuna.load_study(study_name=exported.exported["nhits"].study, storage=storage)
+    before = {a.filename for a in get_all_artifact_meta(study)}
+    again = searched.finalize(tmp_path / "results", ["nhits"])  # the same study, finalized again
+    after = get_all_artifact_meta(study)
+    names = [a.filename for a in after]
+    assert len(names) == len(set(names))  # one artifact per file name, however many runs
+    now = {p.name for p in (again.out / layout.REPORTS_DIR).glob("phase2_*")}
+    assert set(names) == before | now
+    comparison = next(a for a in after if a.filename == Path(layout.COMPARISON).name)
+    copy = tmp_path / "stored.md"
+    download_artifact(
+        artifact_store=FileSystemArtifactStore(artifacts_dir(searched.storage, study=study)),
+        artifact_id=comparison.artifact_id,
+        file_path=str(copy),
+    )
+    assert copy.read_text() == (again.out / layout.COMPARISON).read_text()  # the last run's
+
+
 def test_exported_metrics_are_vectorbts_and_agree_with_numpy(
     exported: FinalizeReport, searched: Searched
 ) -> None:
@@ -248,6 +270,10 @@ def test_metrics_say_the_val_numbers_are_the_best_of_n_trials_with_dsr_and_pbo(
             assert 0.0 <= o["pbo"] <= 1.0 and per["pbo"] == o["pbo"]
             assert o["rows"] == len(searched.data.val)
             assert 0.0 <= per["deflated_sharpe"] <= 1.0
+        by_score = report["overfitting"]["score"]  # the study's own rule: trials ranked by score
+        assert 0.0 <= by_score["pbo"] <= 1.0 and "score" in by_score["metric"]
+        with np.load(exported.out / layout.pbo_logits(model)) as saved:
+            assert len(saved["score"]) == by_score["n_splits"] == 12_870
 
 
 def test_tft_interpretation_ranks_features_and_attends_over_the_window(

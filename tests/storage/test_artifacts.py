@@ -11,11 +11,14 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from harness.config import ScoreConfig
 from harness.data import load_phase1
+from harness.errors import HarnessError
 from harness.metrics import CONFUSION, confusion_matrix
 from harness.search import Objective
 from harness.storage import (
     ARTIFACTS_ENV,
+    BY_SCORE,
     artifacts_dir,
     overfitting,
     stored_val_classes,
@@ -23,9 +26,12 @@ from harness.storage import (
 )
 from harness.storage.artifacts import (
     EPOCH_LOG_ATTR,
+    FOLDER_ATTR,
     NOT_PREDICTED,
     PREDICTIONS_ATTR,
     load_epoch_log,
+    record_artifacts,
+    served_artifacts_dir,
     val_classes,
 )
 from harness.storage.attrs import VAL_MACRO_F1, horizon_attr
@@ -59,6 +65,52 @@ def test_the_folder_is_beside_a_sqlite_file_unless_given(monkeypatch: pytest.Mon
     monkeypatch.setenv(ARTIFACTS_ENV, "/mnt/runs")
     assert artifacts_dir("postgresql://u:p@host/db") == Path("/mnt/runs")
     assert artifacts_dir("sqlite:///s.db", Path("given")) == Path("given")
+
+
+def test_a_study_remembers_its_folder_which_the_flag_and_the_environment_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    study = optuna.create_study(study_name="remembers")
+    record_artifacts(study, Path("shared"))
+    record_artifacts(study, Path("later"))  # a study keeps the folder it was first given
+    assert study.user_attrs[FOLDER_ATTR] == str(tmp_path / "shared")
+    (tmp_path / "shared").mkdir()
+    monkeypatch.chdir(tmp_path.parent)  # another working folder, another storage type
+    for url in ("postgresql://u:p@host/db", "grpc://proxy:13000", "sqlite:///s.db"):
+        assert artifacts_dir(url, study=study) == tmp_path / "shared"
+    assert artifacts_dir("grpc://proxy:13000", Path("given"), study=study) == Path("given")
+    monkeypatch.setenv(ARTIFACTS_ENV, "/mnt/runs")
+    assert artifacts_dir("grpc://proxy:13000", study=study) == Path("/mnt/runs")
+
+
+def test_a_recorded_folder_that_is_not_there_is_one_line_naming_it_and_the_study(
+    tmp_path: Path,
+) -> None:
+    study = optuna.create_study(study_name="moved")
+    record_artifacts(study, tmp_path / "gone")
+    with pytest.raises(HarnessError) as info:
+        artifacts_dir("sqlite:///s.db", study=study)
+    assert str(info.value).startswith(
+        f"artifact folder {tmp_path / 'gone'}, recorded by study 'moved', does not exist here"
+    )
+    assert "--artifacts DIR" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_dashboard_serves_the_one_folder_its_studies_recorded(tmp_path: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
+    url = "postgresql://u:secret@host/db"
+    assert served_artifacts_dir(storage, url) is None
+    for name in ("a", "b"):
+        record_artifacts(optuna.create_study(study_name=name, storage=storage), tmp_path)
+    optuna.create_study(study_name="none recorded", storage=storage)
+    assert served_artifacts_dir(storage, url) == tmp_path
+    assert served_artifacts_dir(storage, url, Path("given")) == Path("given")
+    record_artifacts(optuna.create_study(study_name="c", storage=storage), tmp_path / "other")
+    with pytest.raises(HarnessError, match="recorded 2 artifact folders") as info:
+        served_artifacts_dir(storage, url)
+    assert f"{tmp_path / 'other'} by study 'c'" in str(info.value)
+    assert "secret" not in str(info.value) and "pass --artifacts DIR" in str(info.value)
 
 
 # --- what a trial stores -------------------------------------------------------------------------
@@ -121,7 +173,9 @@ def test_a_complete_trial_stores_every_epoch_whose_best_its_attributes_show(
 def test_without_a_folder_nothing_is_stored_and_pbo_says_why(tiny_dataset: Path) -> None:
     study = searched(tiny_dataset, None, trials=2)
     assert all(PREDICTIONS_ATTR not in t.user_attrs for t in study.trials)
-    result = study_overfitting(study, load_phase1(tiny_dataset), directory=None, cost_bps=1.0)
+    result = study_overfitting(
+        study, load_phase1(tiny_dataset), directory=None, score=ScoreConfig()
+    )
     for o in result.values():
         assert o["pbo"] is None and "0 complete trial(s)" in o["reason"]
         assert o["n_complete"] == 2
@@ -143,15 +197,15 @@ def test_pbo_of_the_stored_trials_per_horizon(tiny_dataset: Path, tmp_path: Path
     study = searched(tiny_dataset, tmp_path / "artifacts", trials=3)
     data = load_phase1(tiny_dataset)
     result = study_overfitting(
-        study, data, directory=tmp_path / "artifacts", cost_bps=1.0, n_blocks=BLOCKS
+        study, data, directory=tmp_path / "artifacts", score=ScoreConfig(), n_blocks=BLOCKS
     )
-    assert sorted(result) == sorted(data.horizons)
-    for o in result.values():
+    assert list(result) == [*map(str, data.horizons), BY_SCORE]
+    for key, o in result.items():
         assert 0.0 <= o["pbo"] <= 1.0
         assert o["n_trials"] == o["n_complete"] == 3 and o["trials"] == [0, 1, 2]
         assert o["blocks"] == BLOCKS and len(o["logits"]) == math.comb(BLOCKS, BLOCKS // 2)
         assert o["rows"] == len(data.val)  # every trial predicted every val row
-        assert "Sharpe" in o["metric"]
+        assert ("score" if key == BY_SCORE else "Sharpe") in o["metric"]
 
 
 def test_pbo_compares_trials_on_the_rows_all_of_them_predicted(tiny_dataset: Path) -> None:
@@ -160,11 +214,11 @@ def test_pbo_compares_trials_on_the_rows_all_of_them_predicted(tiny_dataset: Pat
     shape = (len(data.val), len(data.horizons))
     stored = {k: rng.integers(0, 3, size=shape).astype(np.int8) for k in range(3)}
     stored[1][:4] = NOT_PREDICTED  # a longer window: its first rows had no prediction
-    result = overfitting(stored, data, cost_bps=1.0, n_blocks=BLOCKS)
+    result = overfitting(stored, data, score=ScoreConfig(), n_blocks=BLOCKS)
     assert {o["rows"] for o in result.values()} == {len(data.val) - 4}
-    one = overfitting({0: stored[0]}, data, cost_bps=1.0, n_blocks=BLOCKS)
+    one = overfitting({0: stored[0]}, data, score=ScoreConfig(), n_blocks=BLOCKS)
     assert all(o["pbo"] is None and "1 complete trial(s)" in o["reason"] for o in one.values())
-    few = overfitting(stored, data, cost_bps=1.0, n_blocks=32)  # 64 rows needed
+    few = overfitting(stored, data, score=ScoreConfig(), n_blocks=32)  # 64 rows needed
     assert all(o["pbo"] is None and "blocks need 2 each" in o["reason"] for o in few.values())
 
 
@@ -177,5 +231,24 @@ def test_a_trial_with_a_planted_edge_is_not_overfit(tiny_dataset: Path) -> None:
     stored = {0: np.column_stack([ahead] * len(data.horizons))}
     for k in range(1, 6):
         stored[k] = rng.integers(0, 3, size=stored[0].shape).astype(np.int8)
-    result = overfitting(stored, data, cost_bps=0.0, n_blocks=BLOCKS)
-    assert all(o["pbo"] == 0.0 for o in result.values())
+    result = overfitting(stored, data, score=ScoreConfig(cost_bps=0.0), n_blocks=BLOCKS)
+    assert all(result[str(h)]["pbo"] == 0.0 for h in data.horizons)
+
+
+def test_pbo_by_the_score_ranks_trials_as_the_study_did(tiny_dataset: Path) -> None:
+    # Trial 0 predicts every label, the others guess: the score's choice holds out of sample.
+    # Then the score's weight on the trading term alone, where trial 0 times nothing: no edge.
+    data = load_phase1(tiny_dataset)
+    labels = data.frame[[f"label_{h}" for h in data.horizons]].to_numpy()[data.val] + 1
+    rng = np.random.default_rng(2)
+    stored = {0: labels.astype(np.int8)}
+    for k in range(1, 6):
+        stored[k] = rng.integers(0, 3, size=labels.shape).astype(np.int8)
+    by_f1 = overfitting(stored, data, score=ScoreConfig(), n_blocks=BLOCKS)[BY_SCORE]
+    assert by_f1["pbo"] == 0.0 and by_f1["n_trials"] == 6
+    stored[0][:] = 1  # always neutral: flat, macro-F1 poor
+    flat = overfitting(stored, data, score=ScoreConfig(f1_weight=0.0), n_blocks=BLOCKS)[BY_SCORE]
+    assert flat["pbo"] > 0.0
+    annualized = ScoreConfig(sharpe_term="annualized", sharpe_weight=0.005)
+    found = overfitting(stored, data, score=annualized, n_blocks=BLOCKS)[BY_SCORE]
+    assert found["pbo"] is None and "annualized" in found["reason"]

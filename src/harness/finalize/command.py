@@ -20,7 +20,7 @@ from harness.finalize.export import ModelExport, WriteError, export_model
 from harness.finalize.reference import REFERENCE, export_reference
 from harness.modelfile import layout, same_rows, val_index
 from harness.staging import recover
-from harness.storage import artifacts_dir, open_storage, store_files
+from harness.storage import artifacts_dir, open_storage, store_files, study_curves
 from harness.training import DivergedError, Recipe
 
 
@@ -50,6 +50,8 @@ def finalize(
     say: Callable[[str], None] = print,
     artifacts: Path | None = None,
     pbo_blocks: int = DEFAULT_BLOCKS,
+    logger: str | None = None,
+    trials: Mapping[str, int] | None = None,
 ) -> FinalizeReport:
     """Retrain each model's best complete trial and export its files (docs/contracts.md).
 
@@ -58,8 +60,12 @@ def finalize(
     `seeds` > 1 trains that many members (seeds seed_for(study seed, trial) + 0..K-1) and
     exports their mean probabilities. Validation predictions always cover every validation row.
     `artifacts`: where the trials stored their val predictions (default as the search:
-    $HARNESS_ARTIFACTS, else artifacts/ beside a SQLite storage); each model's metrics JSON gives
-    the probability of backtest overfitting over them, with `pbo_blocks` blocks.
+    $HARNESS_ARTIFACTS, else the folder each study recorded, else artifacts/ beside a SQLite
+    storage); each model's metrics JSON gives the probability of backtest overfitting over
+    them, with `pbo_blocks` blocks. `logger` ("tensorboard" or "csv"): each member logs its
+    training curves into that folder too (``storage.study_curves``; without a folder, an error
+    before any training). `trials`: model -> the trial to export in place of its study's
+    best (a Pareto search's: the chosen member of its front, ``storage.pareto``).
 
     Each model's set is written whole or not at all; one model's failure (no study, no complete
     trial, another dataset, diverged training) does not stop the others. The comparison report
@@ -82,7 +88,15 @@ def finalize(
     check_out(out, data)
     recover(out, say=say)
     backend = open_storage(storage)
-    stored_in = artifacts_dir(storage, artifacts)
+    known = {s.study_name: s for s in backend.get_all_studies()}
+    # each study's own folder (the one it recorded), unless --artifacts or $HARNESS_ARTIFACTS
+    stored_in = {
+        m: artifacts_dir(storage, artifacts, study=known.get(name))
+        for m, name in study_names.items()
+    }
+    curves = {
+        r.model: study_curves(logger, stored_in[r.model], study_names[r.model]) for r in recipes
+    }
 
     exported: dict[str, ModelExport] = {}
     errors: dict[str, str] = {}
@@ -109,9 +123,11 @@ def finalize(
                     out=out,
                     seeds=seeds,
                     say=say,
-                    artifacts=stored_in,
+                    artifacts=stored_in[model],
                     pbo_blocks=pbo_blocks,
                     reference=reference,
+                    curves=curves[model],
+                    number=(trials or {}).get(model),
                 )
             except WriteError:
                 raise
@@ -130,9 +146,8 @@ def finalize(
         studies={m: (storage, e.study) for m, e in exported.items() if m != REFERENCE},
         say=say,
     )
-    if stored_in is not None:
-        deep = {m: e for m, e in exported.items() if m != REFERENCE}
-        _store_reports(out, deep, backend, stored_in, say=say)
+    deep = {m: e for m, e in exported.items() if m != REFERENCE}
+    _store_reports(out, deep, backend, stored_in, say=say)
     report = FinalizeReport(out=out, exported=exported, errors=errors, comparison=comparison)
     if len(errors) == 1 and not any(m != REFERENCE for m in exported):
         raise FinalizeError(next(iter(errors.values())), report)  # one model, one line
@@ -150,15 +165,18 @@ def _store_reports(
     out: Path,
     exported: Mapping[str, ModelExport],
     storage: BaseStorage,
-    directory: Path,
+    directories: Mapping[str, Path | None],
     *,
     say: Callable[[str], None],
 ) -> None:
-    """Each exported model's study links, on its dashboard page, the comparison report and
-    plots and the model's own tearsheets and plots."""
+    """Each exported model's study with an artifact folder links, on its dashboard page, the
+    comparison report and plots and the model's own tearsheets and plots."""
     reports = out / layout.REPORTS_DIR
     shared = sorted(reports.glob("phase2_*"))
     for model, e in exported.items():
+        directory = directories[model]
+        if directory is None:
+            continue
         own = sorted(p for p in reports.glob(f"{model}_*") if p.suffix in (".html", ".png"))
         try:
             store_files(

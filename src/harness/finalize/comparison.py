@@ -36,6 +36,8 @@ from harness.metrics import (
 )
 from harness.modelfile import layout
 from harness.models import MODELS
+from harness.storage import BY_SCORE
+from harness.storage.pareto import is_pareto, score_of
 
 # Phase 2 success criteria (the Phase 2 plan): on some horizon, on validation.
 MIN_F1 = 0.35
@@ -58,6 +60,7 @@ def optuna_files(model: str) -> dict[str, str]:
     return {
         "history_png": f"{model}_optuna_history.png",
         "importance_png": f"{model}_optuna_importances.png",
+        "pareto_png": f"{model}_pareto_front.png",  # a Pareto search's only
         "html": f"{model}_optuna.html",
     }
 
@@ -103,7 +106,9 @@ def write_comparison(
     }
     notes: dict[str, str] = {}
     for model, (url, name) in (studies or {}).items():
-        notes[model] = write_optuna_plots(reports_dir, model, url, name)
+        notes[model] = write_optuna_plots(
+            reports_dir, model, url, name, exported=reports[model]["trial"]
+        )
     import matplotlib.pyplot as plt
 
     with plt.style.context("default"):  # whatever style Optuna's plots or the caller set
@@ -183,8 +188,9 @@ def _markdown(
         "of N skill-less trials (Bailey and López de Prado, 2014); N counts every finished "
         "trial, not independent ones, so it deflates on the strict side. PBO: probability of "
         "backtest overfitting (Bailey, Borwein, López de Prado and Zhu, 2017): how often the "
-        "trial that is best on half of the validation blocks is at or below the median on the "
-        "other half; 0.5 is a best trial no better than the others, n/a where fewer than two "
+        "trial that is best on half of the validation blocks (by the horizon's Sharpe here; by "
+        "the study's score under Selection) is at or below the median on the other half; 0.5 "
+        "is a best trial no better than the others, n/a where fewer than two "
         "trials stored their predictions. Train/val gap: relative drop of macro-F1 from train "
         "to validation. Cost: training time of all seeds and validation inference speed on the "
         "device named in each model's metrics JSON.",
@@ -257,7 +263,8 @@ def _markdown(
         f"![confusion matrices]({CONFUSION_PNG})",
         "",
         "Probability of backtest overfitting: the logits of the IS-best trial's OOS rank over "
-        "the CSCV splits (left of 0: it fell to or below the median; PBO is that share):",
+        "the CSCV splits (left of 0: it fell to or below the median; PBO is that share), trials "
+        "ranked per horizon by its Sharpe ratio and, last, by the study's score:",
         "",
         f"![overfitting]({OVERFITTING_PNG})",
         "",
@@ -273,12 +280,43 @@ def _markdown(
         lines += ["", f"### {model}: Optuna study `{reports[model]['study']}`", ""]
         if note := notes.get(model):
             lines += [note, ""]
-        for key, title in (("history_png", "optimization history"), ("importance_png", "")):
+        lines += _choice_lines(reports[model])
+        shown = (
+            ("pareto_png", "Pareto front"),
+            ("history_png", "optimization history"),
+            ("importance_png", "parameter importances"),
+        )
+        for key, title in shown:
             if (reports_dir / files[key]).is_file():
-                lines.append(f"![{model} {title or 'parameter importances'}]({files[key]})")
+                lines.append(f"![{model} {title}]({files[key]})")
         if (reports_dir / files["html"]).is_file():
             lines += ["", f"Interactive: [{files['html']}]({files['html']})"]
     return "\n".join(lines) + "\n"
+
+
+def _choice_lines(report: dict[str, Any]) -> list[str]:
+    """Which trial was exported and why (the metrics JSON's ``trial_choice``), and for a Pareto
+    search what its front is."""
+    choice = report.get("trial_choice")
+    if not choice:
+        return []
+    lines = [f"Exported: trial {report['trial']}, {choice['why']}; score {_f(choice['score'])}."]
+    if choice.get("pareto"):
+        goals = " and ".join(
+            f"{n} ({d})" for n, d in zip(choice["objectives"], choice["directions"], strict=True)
+        )
+        values = ", ".join(
+            f"{n} {_f(v, '.4f')}"
+            for n, v in zip(choice["objectives"], choice["values"], strict=True)
+        )
+        lines += [
+            "",
+            f"A Pareto search of {goals}: no trial beats a member of the front on every "
+            f"objective. The exported trial has {values}. The figure draws every complete "
+            "trial, the front and the exported trial (the star); `harness finalize --trial N` "
+            "exports another.",
+        ]
+    return [*lines, ""]
 
 
 def _reference_lines(out: Path, data: Phase1Data, reports: dict[str, dict[str, Any]]) -> list[str]:
@@ -333,35 +371,41 @@ def _n_trials(report: dict[str, Any]) -> str:
     return str(report.get("selection", {}).get("n_trials", "n/a"))
 
 
-def _logits(out: Path, model: str, h: int) -> list[float]:
-    """The PBO logits of `model` at horizon `h`; none where its file or array is missing (a
-    results folder of an older version kept them in metrics.json: they are not read)."""
+def _logits(out: Path, model: str, key: str) -> list[float]:
+    """The PBO logits of `model` at horizon `key` (``str(h)``) or by the score (``BY_SCORE``);
+    none where its file or array is missing (a results folder of an older version kept them in
+    metrics.json: they are not read)."""
     path = layout.resolve(out, layout.pbo_logits(model))
     if not path.is_file():
         return []
+    name = key if key == BY_SCORE else f"h{key}"
     with np.load(path) as saved:
-        return saved[f"h{h}"].tolist() if f"h{h}" in saved else []
+        return saved[name].tolist() if name in saved else []
 
 
-def _pbo(report: dict[str, Any], h: int) -> dict[str, Any]:
-    return dict(report.get("overfitting", {}).get(str(h), {}))
+def _pbo(report: dict[str, Any], key: str) -> dict[str, Any]:
+    """The PBO of a report at horizon `key` (``str(h)``) or by the score (``BY_SCORE``)."""
+    return dict(report.get("overfitting", {}).get(key, {}))
 
 
 def _selection_cell(report: dict[str, Any], horizons: tuple[int, ...]) -> str:
-    """'best of N = 12; DSR 0.99 / 0.87 / 0.41; PBO 0.10 / 0.25 / n/a'."""
+    """'best of N = 12; DSR 0.99 / 0.87 / 0.41; PBO 0.10 / 0.25 / n/a; by score 0.20'."""
     per = [report["horizons"][str(h)] for h in horizons]
     dsr = " / ".join(_f(m["deflated_sharpe"], ".2f") for m in per)
     pbo = " / ".join(_f(m.get("pbo"), ".2f") for m in per)
-    return f"best of N = {_n_trials(report)}; DSR {dsr}; PBO {pbo}"
+    by_score = _f(_pbo(report, BY_SCORE).get("pbo"), ".2f")
+    return f"best of N = {_n_trials(report)}; DSR {dsr}; PBO {pbo}; by score {by_score}"
 
 
 def _selection_lines(reports: dict[str, dict[str, Any]], horizons: tuple[int, ...]) -> list[str]:
     lines = [
         "Each exported model is its study's best trial: N trials were run (finished: complete "
         "or pruned), of which the complete ones stored their validation predictions for the "
-        "PBO. PBO slope: how the best-on-half trial's Sharpe on the other half moves with its "
-        "Sharpe on the first half (negative: a higher first-half figure foretells a lower "
-        "second-half one).",
+        "PBO. Two views of the PBO: in a horizon's row the trials are ranked by that horizon's "
+        "Sharpe ratio; in the row `by score`, by the study's own score over its horizons, the "
+        "rule that picked the exported trial. PBO slope: how the best-on-half trial's figure on "
+        "the other half moves with its figure on the first half (negative: a higher first-half "
+        "figure foretells a lower second-half one).",
         "",
         "| model | horizon | N trials | complete | in PBO | val Sharpe | deflated Sharpe | PBO "
         "| PBO slope | PBO rows x blocks |",
@@ -370,17 +414,20 @@ def _selection_lines(reports: dict[str, dict[str, Any]], horizons: tuple[int, ..
     notes = []
     for model, r in reports.items():
         sel = r.get("selection", {})
-        for h in horizons:
-            m, o = r["horizons"][str(h)], _pbo(r, h)
+        for key in [*map(str, horizons), BY_SCORE]:
+            o = _pbo(r, key)
+            m = r["horizons"].get(key, {})
+            label = "by score" if key == BY_SCORE else key
             shape = f"{o['rows']} x {o['blocks']}" if "rows" in o else "n/a"
             lines.append(
-                f"| {model} | {h} | {sel.get('n_trials', 'n/a')} | {sel.get('n_complete', 'n/a')} "
-                f"| {o.get('n_trials', 0)} | {_f(m['val'][SHARPE], '.2f')} "
-                f"| {_f(m['deflated_sharpe'])} | {_f(o.get('pbo'), '.2f')} "
-                f"| {_f(o.get('slope'), '.2f')} | {shape} |"
+                f"| {model} | {label} | {sel.get('n_trials', 'n/a')} "
+                f"| {sel.get('n_complete', 'n/a')} | {o.get('n_trials', 0)} "
+                f"| {_f(m.get('val', {}).get(SHARPE), '.2f')} | {_f(m.get('deflated_sharpe'))} "
+                f"| {_f(o.get('pbo'), '.2f')} | {_f(o.get('slope'), '.2f')} | {shape} |"
             )
             if o.get("pbo") is None and (reason := o.get("reason")):
-                notes.append(f"{model}, {h}-bar: no PBO, {reason}.")
+                where = "by the score" if key == BY_SCORE else f"{key}-bar"
+                notes.append(f"{model}, {where}: no PBO, {reason}.")
     return lines + (["", *sorted(set(notes))] if notes else [])
 
 
@@ -557,21 +604,21 @@ def _confusion_plot(path: Path, data: Phase1Data, reports: dict[str, dict[str, A
 def _overfitting_plot(
     path: Path, data: Phase1Data, reports: dict[str, dict[str, Any]], out: Path
 ) -> None:
-    """Per model and horizon: the histogram of the CSCV logits (each model's pbo_logits file),
-    PBO in the title."""
+    """Per model, per horizon and by the score: the histogram of the CSCV logits (each model's
+    pbo_logits file), PBO in the title."""
     import matplotlib.pyplot as plt
 
-    models, horizons = list(reports), data.horizons
+    models, keys = list(reports), [*map(str, data.horizons), BY_SCORE]
     fig, axes = plt.subplots(
         len(models),
-        len(horizons),
-        figsize=(3.6 * len(horizons), 2.8 * len(models)),
+        len(keys),
+        figsize=(3.6 * len(keys), 2.8 * len(models)),
         squeeze=False,
     )
     for i, model in enumerate(models):
-        for j, h in enumerate(horizons):
-            ax, o = axes[i, j], _pbo(reports[model], h)
-            logits = _logits(out, model, h)
+        for j, key in enumerate(keys):
+            ax, o = axes[i, j], _pbo(reports[model], key)
+            logits = _logits(out, model, key)
             if o.get("pbo") is None or not logits:
                 ax.text(
                     0.5,
@@ -589,8 +636,9 @@ def _overfitting_plot(
                 ax.hist(values, bins=min(40, max(5, len(np.unique(values)))), color="steelblue")
                 ax.axvline(0.0, color="black", linewidth=0.8)
                 ax.set_xlabel("logit of the OOS rank")
+            what = "by score" if key == BY_SCORE else f"{key}-bar Sharpe"
             ax.set_title(
-                f"{model}, {h}-bar: PBO {_f(o.get('pbo'), '.2f')} (N={o.get('n_trials', 0)})",
+                f"{model}, {what}: PBO {_f(o.get('pbo'), '.2f')} (N={o.get('n_trials', 0)})",
                 fontsize=9,
             )
     fig.tight_layout()
@@ -632,8 +680,11 @@ def _reliability_plot(path: Path, data: Phase1Data, model: str, report: dict[str
     plt.close(fig)
 
 
-def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> str:
-    """History and parameter importances as PNG and HTML; returns a note when one is missing."""
+def write_optuna_plots(
+    reports_dir: Path, model: str, url: str, name: str, *, exported: int | None = None
+) -> str:
+    """History and parameter importances (and a Pareto search's front, trial `exported`
+    starred) as PNG and HTML; returns a note when one is missing."""
     import matplotlib
     import matplotlib.pyplot as plt
     from optuna.visualization import matplotlib as optuna_mpl
@@ -647,10 +698,19 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
     # rc_context: Optuna's matplotlib plots switch the global style to ggplot; undo that after.
     with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore")  # Optuna's matplotlib plots are "experimental"
-        ax = optuna_mpl.plot_optimization_history(study)
+        front = reports_dir / files["pareto_png"]
+        if is_pareto(study.directions):
+            figures.append(_pareto_plot(front, study, exported))
+        else:
+            front.unlink(missing_ok=True)  # an earlier export's, of another study
+        # a Pareto search's history: the score, which picks the member of the front exported
+        history: dict[str, Any] = {}
+        if is_pareto(study.directions):
+            history = {"target": score_of, "target_name": "score"}
+        ax = optuna_mpl.plot_optimization_history(study, **history)
         _save(ax.figure, reports_dir / files["history_png"])
         plt.close(ax.figure.figure)  # the root Figure (`ax.figure` may be a SubFigure)
-        figures.append(optuna.visualization.plot_optimization_history(study))
+        figures.append(optuna.visualization.plot_optimization_history(study, **history))
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         varying = {
             param
@@ -675,3 +735,27 @@ def write_optuna_plots(reports_dir: Path, model: str, url: str, name: str) -> st
     page = html_page(f"{model}: Optuna study {name}", [figure_html(f) for f in figures])
     _write_text(reports_dir / files["html"], page)
     return " ".join(notes)
+
+
+def _pareto_plot(path: Path, study: optuna.Study, exported: int | None) -> Any:
+    """Optuna's Pareto-front plot (the first three objectives of more) as a PNG, the exported
+    trial starred; returns the interactive figure of the same."""
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as optuna_mpl
+
+    shown = min(len(study.directions), 3)
+    names = (study.metric_names or [f"objective {k}" for k in range(shown)])[:shown]
+    options: dict[str, Any] = {"target_names": names}
+    if len(study.directions) > shown:
+        options["targets"] = lambda t: tuple(t.values[:shown])
+    ax = optuna_mpl.plot_pareto_front(study, **options)
+    member = [t for t in study.get_trials(deepcopy=False) if t.number == exported]
+    if member and member[0].values is not None:
+        star: dict[str, Any] = {"marker": "*", "s": 260, "color": "crimson", "zorder": 5}
+        # x, y (and z on the 3-D axes of three objectives)
+        ax.scatter(*member[0].values[:shown], **star, label=f"exported: trial {exported}")
+        ax.legend(fontsize=8)
+    ax.set_title(f"Pareto front of study {study.study_name}", fontsize=9)
+    _save(ax.figure, path)
+    plt.close(ax.figure.figure)
+    return optuna.visualization.plot_pareto_front(study, **options)

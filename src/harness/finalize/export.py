@@ -28,7 +28,7 @@ import joblib
 import numpy as np
 import optuna
 import torch
-from optuna.storages import RDBStorage
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from torch import nn
 
@@ -58,8 +58,9 @@ from harness.modelfile import (
 from harness.screen import duration
 from harness.serialize import dump_json
 from harness.staging import Staging
-from harness.storage import load_study, pick_trial, redact
-from harness.training import FitResult, Recipe, epoch_line, eval_batch_size, seed_for
+from harness.storage import BY_SCORE, load_study, pick_trial, redact
+from harness.storage.pareto import score_of, trial_choice
+from harness.training import Curves, FitResult, Recipe, epoch_line, eval_batch_size, seed_for
 
 
 class ExportError(HarnessError):
@@ -139,6 +140,7 @@ def _train_members(
     seeds: list[int],
     log: TextIO,
     say: Callable[[str], None],
+    curves: Curves | None = None,
 ) -> list[FitResult]:
     fits = []
     for k, seed in enumerate(seeds):
@@ -147,7 +149,12 @@ def _train_members(
         say(f"{member}: training (seed {seed}) on {device}")
         log.write(f"member {k + 1}/{len(seeds)} seed {seed}\n")
         write = _epoch_report(member, recipe.budget.max_epochs, log=log, say=say)
-        result = recipe.train(run, seed=seed, on_epoch=write)  # as the search trained the trial
+        result = recipe.train(  # as the search trained the trial
+            run,
+            seed=seed,
+            on_epoch=write,
+            curves=None if curves is None else curves.run(f"finalize_member_{k + 1}"),
+        )
         log.write(
             f"best epoch {result.best_epoch}: score {result.score:.5f} "
             f"({result.epochs} epochs, {result.seconds:.1f}s)\n"
@@ -159,7 +166,7 @@ def _train_members(
 def export_model(
     recipe: Recipe,
     *,
-    storage: RDBStorage,
+    storage: BaseStorage,
     storage_url: str,
     study_name: str,
     out: Path,
@@ -168,15 +175,22 @@ def export_model(
     artifacts: Path | None = None,
     pbo_blocks: int = DEFAULT_BLOCKS,
     reference: Mapping[int, np.ndarray] | None = None,
+    curves: Curves | None = None,
+    number: int | None = None,
 ) -> ModelExport:
-    """Retrain the best complete trial of `study_name` and write the model's whole set.
+    """Retrain the best complete trial of `study_name` (or its trial `number`; a Pareto
+    search's best is the chosen member of its front, ``storage.pareto``) and write the model's
+    whole set.
 
     `artifacts`: the folder the study's trials stored their val predictions in (for the
     probability of backtest overfitting, `pbo_blocks` blocks); None: none. `reference`: the
-    reference's val probabilities per horizon, which the model's are compared with."""
+    reference's val probabilities per horizon, which the model's are compared with. `curves`:
+    the study's training curves, where member k logs as run ``finalize_member_{k}``, replacing
+    an earlier finalize's."""
     model, data = recipe.model, recipe.data
     study = load_study(storage, storage_url, study_name, model)
-    trial = pick_trial(study, storage_url, model, data)
+    trial = pick_trial(study, storage_url, model, data, number)
+    choice = trial_choice(study, trial, asked=number is not None)
     recorded = study.user_attrs.get("profile")
     if recorded is not None and recorded != recipe.profile:  # the budget would not be the trial's
         raise ExportError(
@@ -190,18 +204,20 @@ def export_model(
     check_val_covered(prepared, data, model)
     base = seed_for(_study_seed(trial, study), trial.number)
     member_seeds = [base + k for k in range(seeds)]
-    say(
-        f"{model}: best trial {trial.number} of study {study_name!r} (score {trial.value:.4f}); "
-        f"retraining {seeds} member(s)"
+    which = (
+        f"best trial {trial.number} of study {study_name!r}"
+        if not (choice["pareto"] or choice["asked"])
+        else f"trial {trial.number} of study {study_name!r}, {choice['why']},"
     )
+    say(f"{model}: {which} (score {choice['score']:.4f}); retraining {seeds} member(s)")
 
     with writing_into(model, out):
         stage = Staging(out, model)
     try:
         with writing_into(model, out), stage.path(layout.training_log(model)).open("w") as log:
             log.write(f"config {json.dumps(run.to_flat(), sort_keys=True)}\n")  # as EpochLog
-            log.write(f"study {study_name} trial {trial.number} score {trial.value}\n")
-            fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say)
+            log.write(f"study {study_name} trial {trial.number} score {choice['score']}\n")
+            fits = _train_members(recipe, run, seeds=member_seeds, log=log, say=say, curves=curves)
         net = fits[0].net if len(fits) == 1 else EnsembleNet([f.net for f in fits]).eval()
         say(f"{model}: predicting and scoring the val and train rows (vectorbt backtests)")
         summary, val, logits = _evaluate(
@@ -217,6 +233,7 @@ def export_model(
             pbo_blocks=pbo_blocks,
             reference=reference,
         )
+        summary["trial_choice"] = choice
         say(f"{model}: writing its files (checkpoint, predictions, metrics, tearsheets)")
         with writing_into(model, out):
             _write_logits(stage, model, prepared.spec.horizons, logits)
@@ -286,7 +303,7 @@ def _evaluate(
         best_val_pred={h: val.pred(h) for h in horizons},
         val_rows=val_rows,
         bars_per_year=bpy,
-        cost_bps=cost,
+        score=recipe.score,
         artifacts=artifacts,
         n_blocks=pbo_blocks,
     )
@@ -313,7 +330,7 @@ def _evaluate(
         "study": study.study_name,
         "storage": redact(storage_url),
         "trial": trial.number,
-        "trial_score": trial.value,
+        "trial_score": score_of(trial),
         "data_fingerprint": prepared.fingerprint,
         "horizons": per_horizon,
         "train_val_gap": gap,  # relative macro-F1 drop, (train - val) / train, per horizon
@@ -366,8 +383,10 @@ def _evaluate(
 def _write_logits(
     stage: Staging, model: str, horizons: tuple[int, ...], logits: dict[str, list[float]]
 ) -> None:
-    """reports/{model}_pbo_logits.npz: float32 [n_splits] per horizon, empty where no PBO."""
+    """reports/{model}_pbo_logits.npz: float32 [n_splits] per horizon (`h{h}`) and of the score
+    (`score`), empty where no PBO."""
     arrays: dict[str, Any] = {f"h{h}": np.asarray(logits[str(h)], np.float32) for h in horizons}
+    arrays[BY_SCORE] = np.asarray(logits[BY_SCORE], np.float32)
     np.savez_compressed(stage.path(layout.pbo_logits(model)), **arrays)
 
 

@@ -11,8 +11,9 @@ val numbers were chosen on val and are optimistic. Two corrections, per horizon:
   trial, and trials a sampler clusters around one optimum, are fewer independent tries than
   that, so the deflation is on the strict side. With fewer than two complete trials there is
   no spread to deflate with: no deflated Sharpe, and the reason instead.
-- the probability of backtest overfitting (``search.overfitting``, CSCV) over the complete
-  trials' stored val predictions.
+- the probability of backtest overfitting (``storage.overfitting``, CSCV) over the complete
+  trials' stored val predictions: per horizon with trials ranked by that horizon's Sharpe
+  ratio, and once with trials ranked by the study's own score, the rule that picked them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.config import ScoreConfig
 from harness.data import Phase1Data
 from harness.metrics import deflated_sharpe, sharpe_ratio, strategy_returns
 from harness.storage import FINISHED, overfitting, stored_val_classes
@@ -37,7 +39,10 @@ PBO_NOTE = (
     "predicted, cut into `blocks` blocks; in each of the C(blocks, blocks/2) splits the trial "
     "with the best Sharpe on half of the blocks is ranked on the other half; pbo = the share of "
     "splits where it lands at or below the median. About 0.5: the best val trial is no better "
-    "than the rest out of sample; near 0: its edge holds."
+    "than the rest out of sample; near 0: its edge holds. Under 'score' the same with the "
+    "study's own rule: the trial with the best score (macro-F1 and the trading term, over the "
+    "score's horizons) on half of the blocks, ranked by its score on the other half; the "
+    "timing term's symbol means are taken over all the rows, not per half."
 )
 
 
@@ -89,16 +94,18 @@ def selection_report(
     best_val_pred: dict[int, np.ndarray],
     val_rows: np.ndarray,
     bars_per_year: dict[str, float],
-    cost_bps: float,
+    score: ScoreConfig,
     artifacts: Path | None,
     n_blocks: int,
 ) -> dict[str, Any]:
-    """``{"selection": ..., "deflated_sharpe": {h: ...}, "overfitting": {h: ...}}``.
+    """``{"selection": ..., "deflated_sharpe": {h: ...}, "overfitting": {str(h) or "score":
+    ...}}`` (``storage.overfitting``).
 
     `best_val_pred`: the exported model's predicted val classes per horizon [N], rows
     `val_rows` (frame positions, in order); `artifacts`: the folder the trials stored their
     predictions in (None: none), `n_blocks`: S of the PBO.
     """
+    cost_bps = score.cost_bps
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     finished = [t for t in trials if t.state in FINISHED]
     n_trials = len(finished)
@@ -137,9 +144,7 @@ def selection_report(
             else None
         )
         spread[str(h)] = sharpes
-    overfit = overfitting(
-        stored, data, cost_bps=cost_bps, n_blocks=n_blocks, n_complete=len(complete)
-    )
+    overfit = overfitting(stored, data, score=score, n_blocks=n_blocks, n_complete=len(complete))
     no_dsr = (
         None
         if len(complete) >= 2
@@ -159,12 +164,13 @@ def selection_report(
                 "optimistic. deflated_sharpe (per horizon) is the probability that the val "
                 f"Sharpe beats the best of N = {n_choices} skill-less tries, every epoch of every "
                 "trial (each was a val result that could have been kept); N counts tries, not "
-                "independent ones. overfitting (per horizon) is the probability of backtest "
-                "overfitting of picking the best trial."
+                "independent ones. overfitting is the probability of backtest overfitting of "
+                "picking the best trial: per horizon, trials ranked by that horizon's Sharpe "
+                "ratio; under 'score', ranked by the study's own score, as the study picked."
             ),
             "overfitting_note": PBO_NOTE,
             "per_bar_val_sharpes_of_complete_trials": spread,
         },
         "deflated_sharpe": dsr,
-        "overfitting": {str(h): overfit[h] for h in data.horizons},
+        "overfitting": overfit,
     }

@@ -36,7 +36,7 @@ import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from harness import interrupts
-from harness.config import Caps
+from harness.config import Caps, ObjectiveSpec, load_files
 from harness.config.profile import default_profile
 from harness.constants import DEFAULT_STORAGE, usable_cores
 from harness.data import load_dataset
@@ -44,7 +44,13 @@ from harness.devices import device_for_training
 from harness.errors import HarnessError, WorkFailed
 from harness.search.objective import Objective
 from harness.search.sampler import WorkerSampler
-from harness.storage.artifacts import ARTIFACTS_ENV, artifacts_dir, open_artifacts
+from harness.storage.artifacts import (
+    ARTIFACTS_ENV,
+    artifacts_dir,
+    open_artifacts,
+    record_artifacts,
+    study_curves,
+)
 from harness.storage.attrs import describe_study
 from harness.storage.files import record_files
 from harness.storage.study import (
@@ -56,6 +62,7 @@ from harness.storage.study import (
     open_storage,
     write_error,
 )
+from harness.training import Curves, check_logger
 from harness.training.recipe import Recipe
 
 MAX_FAILS_IN_A_ROW = 5  # a worker gives up after this many consecutive failed trials
@@ -74,9 +81,11 @@ class SearchRequest:
     timeout: float | None = None
     seed: int = 0
     caps: Caps = field(default_factory=Caps)
-    artifacts: Path | None = None  # None: $HARNESS_ARTIFACTS, else artifacts/ beside SQLite
+    # None: $HARNESS_ARTIFACTS, else the study's recorded folder, else artifacts/ beside SQLite
+    artifacts: Path | None = None
     profile: str | None = None  # None: the training device's (harness.config.profile)
     threads: int | None = None  # torch threads in all; None: the usable cores
+    logger: str | None = None  # training curves: "tensorboard" or "csv", under the artifacts
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class SearchPlan:
     recipe: Recipe
     artifacts: Path | None = None  # where complete trials store their val predictions
     finished: int = 0  # finished trials the study held before this run
+    curves: Curves | None = None  # each trial's: {artifacts}/logs/{study}/trial_{number}/
 
 
 def plan_search(request: SearchRequest, *, say: Callable[[str], None] = print) -> SearchPlan:
@@ -94,32 +104,39 @@ def plan_search(request: SearchRequest, *, say: Callable[[str], None] = print) -
         raise HarnessError(f"--trials must be >= 1, got {request.trials}")
     if request.jobs < 1:
         raise HarnessError(f"--jobs must be >= 1, got {request.jobs}")
-    data = load_dataset(request.data, say=say)
+    if request.logger is not None:
+        check_logger(request.logger)
     profile = request.profile or default_profile(device_for_training())
-    recipe = Recipe.load(
-        request.model,
-        data,
-        profile=profile,
-        space_file=request.space_file,
-        objective_file=request.objective_file,
-        caps=request.caps,
-    )
+    files = load_files(request.model, request.space_file, request.objective_file, profile=profile)
+    if files.objective.pareto:  # first: a Pareto search runs without the pruner of the others
+        say(pareto_line(files.objective))
+    data = load_dataset(request.data, say=say)
+    recipe = Recipe.load(request.model, data, profile=profile, caps=request.caps, files=files)
     recipe.check_windows()
     name = request.study or default_study_name(request.model, data, profile)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our display reports studies and trials
     storage = open_storage(request.storage, create=True)
     try:
         study = optuna.create_study(
-            study_name=name, storage=storage, direction="maximize", load_if_exists=True
+            study_name=name,
+            storage=storage,
+            directions=recipe.objective.study_directions,
+            load_if_exists=True,
         )
         check_study(study, expected_attrs(recipe))
         check_worker(study, recipe.worker())
-        describe_study(study, score=recipe.score, budget=recipe.budget, data=recipe.data)
+        describe_study(
+            study,
+            score=recipe.score,
+            budget=recipe.budget,
+            data=recipe.data,
+            names=recipe.objective.metric_names,
+        )
         if recipe.files is not None:  # finalize retrains with what this search ran with
             record_files(storage, name, recipe.files)
     except optuna.exceptions.StorageInternalError as exc:  # a read-only SQLite file, say
         raise write_error(exc, request.storage) from None
-    artifacts = artifacts_dir(request.storage, request.artifacts)
+    artifacts = artifacts_dir(request.storage, request.artifacts, study=study)
     if artifacts is None:
         say(
             "note: trials will not store their val predictions, so finalize cannot give the "
@@ -128,9 +145,25 @@ def plan_search(request: SearchRequest, *, say: Callable[[str], None] = print) -
         )
     else:
         open_artifacts(artifacts)  # a folder that cannot be made is an error now, not per trial
+        record_artifacts(study, artifacts)  # finalize, overfit and the dashboard read it there
     finished = n_finished(study.get_trials(deepcopy=False))
     return SearchPlan(
-        request=request, study_name=name, recipe=recipe, artifacts=artifacts, finished=finished
+        request=request,
+        study_name=name,
+        recipe=recipe,
+        artifacts=artifacts,
+        finished=finished,
+        curves=study_curves(request.logger, artifacts, name),
+    )
+
+
+def pareto_line(spec: ObjectiveSpec) -> str:
+    """What a Pareto search says first: its objectives, its sampler, and that nothing prunes."""
+    goals = ", ".join(f"{d.name} ({d.direction})" for d in spec.directions or ())
+    return (
+        f"Pareto search of {goals}, sampler {spec.sampler.type}; no pruning: Optuna's pruners "
+        "follow one objective. Each trial keeps its epoch of the best score; finalize exports "
+        "the member of the front with the highest score (--trial N picks another)"
     )
 
 
@@ -307,7 +340,9 @@ def _run_trials(prepared: SearchPlan, worker: int) -> None:
 def _trials_until_done(prepared: SearchPlan, worker: int) -> None:
     request = prepared.request
     recipe = prepared.recipe
-    objective = Objective(recipe, seed=request.seed, artifacts=prepared.artifacts)
+    objective = Objective(
+        recipe, seed=request.seed, artifacts=prepared.artifacts, curves=prepared.curves
+    )
     storage = open_storage(request.storage)
     study = optuna.load_study(
         study_name=prepared.study_name,
@@ -346,12 +381,14 @@ def _trials_until_done(prepared: SearchPlan, worker: int) -> None:
                 )
 
 
-def _one_trial(study: optuna.Study, objective: Callable[[optuna.Trial], float]) -> int:
+def _one_trial(
+    study: optuna.Study, objective: Callable[[optuna.Trial], float | Sequence[float]]
+) -> int:
     """Run one trial of `study`; returns its number. A Ctrl-C from the moment Optuna created
     it fails it: the objective records why, Optuna marks it failed and raises again."""
     numbers: list[int] = []
 
-    def checked(trial: optuna.Trial) -> float:
+    def checked(trial: optuna.Trial) -> float | Sequence[float]:
         numbers.append(trial.number)
         if interrupts.requested():  # pressed while Optuna created the trial
             trial.set_user_attr("fail_reason", f"interrupted ({interrupts.reason()})")

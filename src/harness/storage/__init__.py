@@ -1,21 +1,26 @@
-"""Storage: studies in Optuna's RDB storage, and what their trials keep beside them.
+"""Storage: studies in Optuna's RDB storage (or its gRPC proxy), and what their trials keep
+beside them.
 
 - ``open_storage``, ``load_study``, ``pick_trial``, ``best_trial``, ``find_study``,
   ``recorded_profile``, ``default_study_name``: studies and their trials; ``redact`` hides a
   URL's password.
 - ``artifacts_dir``, ``stored_val_classes``, ``overfitting``, ``study_overfitting``: each
   complete trial's val predictions in Optuna's artifact store and the probability of backtest
-  overfitting they give; ``store_files``: files linked from a study's dashboard page.
+  overfitting they give (per horizon, and ``BY_SCORE``: by the study's own score);
+  ``store_files``: files linked from a study's dashboard page.
 - ``storage.attrs``: what the dashboard shows of a study and its trials.
+- ``storage.proxy``: Optuna's gRPC storage proxy in front of a database (``grpc://`` URLs).
 """
 
 from harness.storage.artifacts import (
     ARTIFACTS_ENV,
+    BY_SCORE,
     NOT_PREDICTED,
     artifacts_dir,
     overfitting,
     store_files,
     stored_val_classes,
+    study_curves,
     study_overfitting,
 )
 from harness.storage.files import record_files, recorded_files, study_files
@@ -38,6 +43,7 @@ from harness.storage.study import (
 
 __all__ = [
     "ARTIFACTS_ENV",
+    "BY_SCORE",
     "FINISHED",
     "NOT_PREDICTED",
     "StorageError",
@@ -59,6 +65,7 @@ __all__ = [
     "redact",
     "store_files",
     "stored_val_classes",
+    "study_curves",
     "study_files",
     "study_overfitting",
 ]

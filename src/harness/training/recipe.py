@@ -32,10 +32,11 @@ from harness.config import (
     default_profile,
     load_files,
 )
-from harness.constants import FORMAT_VERSION, __version__
+from harness.constants import FORMAT_VERSION, __version__, source_commit
 from harness.data import DataError, Phase1Data, PreparedData, check_windows, prepare
 from harness.devices import device_for_training
 from harness.errors import HarnessError
+from harness.training.curves import Curves
 from harness.training.fit import FitResult, fit
 
 
@@ -138,8 +139,10 @@ class Recipe:
         callbacks: Sequence[Callback] = (),
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
         progress: bool = False,
+        curves: Curves | None = None,
     ) -> FitResult:
-        """Train `run` under this recipe's budget and score: the one way a config is trained."""
+        """Train `run` under this recipe's budget and score: the one way a config is trained;
+        `curves`: the run its training curves are logged as (None: none)."""
         return fit(
             run,
             self.prepared(run),
@@ -149,6 +152,7 @@ class Recipe:
             callbacks=callbacks,
             on_epoch=on_epoch,
             progress=progress,
+            curves=curves,
         )
 
     def check_windows(self) -> None:
@@ -177,8 +181,11 @@ class Recipe:
             ) from None
 
     def worker(self) -> dict[str, str]:
-        """What trains this recipe here: library versions, device kind and precision. Every
-        trial stores it; a study stores its first worker's."""
+        """What trains this recipe here (provenance): the machine, the harness version and the
+        commit of its checkout (when run from one), library versions, device kind and
+        precision. Every trial stores it; a study stores its first worker's."""
+        import socket
+
         import lightning
         import optuna
 
@@ -191,8 +198,11 @@ class Recipe:
         )
         precision = "per trial" if sampled else self.default_run().train.precision
         matmul = torch.get_float32_matmul_precision()  # "high", "medium": TF32 or bf16 matmuls
+        commit = source_commit()
         return {
+            "host": socket.gethostname(),
             "harness": __version__,
+            **({} if commit is None else {"commit": commit}),
             "torch": torch.__version__,
             "lightning": lightning.__version__,
             "optuna": optuna.__version__,
