@@ -151,6 +151,11 @@ SHARED: dict[str, Option] = {
         "SQLite)",
         type=Path,
     ),
+    "host": _o(
+        "--host",
+        "the address to listen on (others than loopback: no authentication)",
+        default="127.0.0.1",
+    ),
     "logger": _o(
         "--logger",
         "log training curves per epoch, in logs/ of the artifact folder (train: of --log's folder)"
@@ -233,13 +238,11 @@ def _commands() -> dict[str, tuple[Handler, str, list[str | Option]]]:
         "status": (_status, "studies in a storage: trials by state, best, params", ["storage"]),
         "dashboard": (_dashboard, "optuna-dashboard on the storage, bound to localhost", [
             "storage", _o("--port", "the port to serve on", type=_port, default=8080), "artifacts",
-            _o("--host", "the address to listen on (others than loopback: no authentication)",
-               default="127.0.0.1"),
+            "host",
         ]),
         "storage-proxy": (_storage_proxy, "Optuna's gRPC storage proxy: workers use grpc://", [
             "storage", _o("--port", "the port to serve on", type=_port, default=13000),
-            _o("--host", "the address to listen on (others than loopback: no authentication)",
-               default="127.0.0.1"),
+            "host",
         ]),
     }  # fmt: skip
 
