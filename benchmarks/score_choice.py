@@ -21,8 +21,8 @@ Per rule: the held-out macro-F1, annualized Sharpe (mean of the symbols') and PS
 selected trial (means over horizons), and the Spearman rank correlation over the complete
 trials between the score they were selected on and their held-out macro-F1 and Sharpe.
 
-Datasets are treated as the demo (``is_demo``): the search spaces' CPU-sized `demo:` sections
-and the objective's `demo_budget`.
+Trials train at the `cpu` profile: the objective's `cpu` budget (every epoch of it, in a
+replay: patience is set to the epoch count) and the space file's sizes.
 """
 
 from __future__ import annotations
@@ -74,9 +74,7 @@ def held_out(data: Phase1Data) -> tuple[Phase1Data, np.ndarray]:
         half = len(rows) // 2
         first.append(rows[:half])
         second.append(rows[half + PURGE :])
-    return dataclasses.replace(data, val=np.concatenate(first), is_demo=True), np.concatenate(
-        second
-    )
+    return dataclasses.replace(data, val=np.concatenate(first)), np.concatenate(second)
 
 
 def brief(metrics: dict[int, dict[str, Any]]) -> dict[int, dict[str, float]]:
@@ -248,18 +246,18 @@ def main() -> None:
     results: dict[str, Any] = {}
     records_by_rule: dict[str, Any] = {}
     if args.mode == "replay":
-        recipe = Recipe.load(args.model, searched, space_file=args.space)
+        recipe = Recipe.load(args.model, searched, profile="cpu", space_file=args.space)
         # Every epoch of every trial runs: each rule picks its own epochs afterwards.
-        budget = recipe.objective.budget_for(searched)
+        budget = recipe.objective.budget
         recipe.objective = recipe.objective.model_copy(
-            update={"demo_budget": budget.model_copy(update={"patience": budget.max_epochs})}
+            update={"budget": budget.model_copy(update={"patience": budget.max_epochs})}
         )
         records = run_trials(recipe, rows, trials=args.trials, seed=args.seed, prune=False)
         records_by_rule["all"] = records
         results = {name: judge(records, rule, replay=True) for name, rule in rules.items()}
     else:
         for name, rule in rules.items():
-            recipe = Recipe.load(args.model, searched, space_file=args.space)
+            recipe = Recipe.load(args.model, searched, profile="cpu", space_file=args.space)
             score = ScoreConfig(**{**recipe.objective.score.model_dump(), **rule})
             recipe.objective = recipe.objective.model_copy(update={"score": score})
             records = run_trials(recipe, rows, trials=args.trials, seed=args.seed, prune=True)
