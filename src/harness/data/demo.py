@@ -43,11 +43,11 @@ drives returns. Past returns carry a noisy copy of the flow (the lag-1 autocorre
 is about 0.13), so the return features are weakly predictive too; the other features matter only
 through volatility, which sets the barrier widths.
 
-How learnable it is, on the default dataset (seed 0, 60 days, 16,500 rows per symbol): a
+How learnable it is, on the default dataset (seed 0, 30 days, 8,220 rows per symbol): a
 class-balanced multinomial logistic regression on the planted feature alone, fit on train and
-scored on val (``oracle_macro_f1``, in tests/demo_oracle.py), reaches macro-F1 0.43 at h=1, 0.55
-at h=5 and 0.52 at h=20, against 0.21 / 0.18 / 0.19 for always predicting the train majority class
-(``majority_macro_f1``) and about 0.27 for the same regression on data generated with
+scored on val (``oracle_macro_f1``, in tests/demo_oracle.py), reaches macro-F1 0.41 at h=1, 0.49
+at h=5 and 0.48 at h=20, against 0.21 / 0.18 / 0.19 for always predicting the train majority class
+(``majority_macro_f1``) and 0.29 / 0.26 / 0.28 for the same regression on data generated with
 ``signal=0`` (30 seeds at 20 days: oracle 0.42 / 0.53 / 0.50, sd 0.02).
 
 Labels and weights
@@ -123,12 +123,12 @@ __all__ = [
     "triple_barrier",
 ]
 
-DEMO_VERSION = 1  # bump when the generator changes: cached demo data is keyed on it
+DEMO_VERSION = 2  # bump when the generator changes: cached demo data is keyed on it
 DEMO_PLANTED_FEATURE = "feature_order_flow"
 DEMO_SIGMA_FEATURE = "feature_ewm_vol"  # the sigma_i of the barriers, exactly as labels used it
 HORIZONS: tuple[int, ...] = (1, 5, 20)
 BARS_PER_DAY = 276  # 23 hours of 5-minute bars
-DEFAULT_DAYS = 60  # 60 * 276 - warm-up = 16,500 rows per symbol
+DEFAULT_DAYS = 30  # 30 * 276 - warm-up = 8,220 rows per symbol: the main job in minutes
 DEFAULT_SIGNAL = 0.5  # drift of the next bar's return per unit of flow, in units of its sigma
 BARRIER_K = 1.0  # barrier half-width in units of sigma_i * sqrt(h)
 WARMUP_BARS = 60  # longest rolling window is 50 returns (51 closes); dropped from every file
