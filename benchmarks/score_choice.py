@@ -44,7 +44,15 @@ from scipy.stats import spearmanr
 
 from harness.config import ScoreConfig
 from harness.data import Phase1Data, PreparedData, demo_root, load_phase1
-from harness.metrics import MACRO_F1, PSR, SCORE, SHARPE, combine_score, evaluate_split
+from harness.metrics import (
+    MACRO_F1,
+    PSR,
+    SCORE,
+    SHARPE,
+    TIMING_PSR,
+    combine_score,
+    evaluate_split,
+)
 from harness.modelfile import split_probs
 from harness.training import Phase2Module, Recipe, seed_for
 
@@ -78,7 +86,9 @@ def held_out(data: Phase1Data) -> tuple[Phase1Data, np.ndarray]:
 
 
 def brief(metrics: dict[int, dict[str, Any]]) -> dict[int, dict[str, float]]:
-    return {h: {k: float(m[k]) for k in (MACRO_F1, SHARPE, PSR)} for h, m in metrics.items()}
+    return {
+        h: {k: float(m[k]) for k in (MACRO_F1, SHARPE, PSR, TIMING_PSR)} for h, m in metrics.items()
+    }
 
 
 class HeldOut(Callback):
@@ -163,14 +173,17 @@ def judge(records: list[dict[str, Any]], rule: dict[str, Any], *, replay: bool) 
     f1 = np.array([mean_over(m, MACRO_F1) for _, m in picked])
     sharpe = np.array([mean_over(m, SHARPE) for _, m in picked])
     psr = np.array([mean_over(m, PSR) for _, m in picked])
+    timing = np.array([mean_over(m, TIMING_PSR) for _, m in picked])
     best = int(np.argmax(score))
     return {
         "trials": len(picked),
         "held_out_f1": float(f1[best]),
         "held_out_sharpe": float(sharpe[best]),
         "held_out_psr": float(psr[best]),
+        "held_out_timing_psr": float(timing[best]),
         "rank_corr_f1": float(spearmanr(score, f1).statistic),
         "rank_corr_sharpe": float(spearmanr(score, sharpe).statistic),
+        "rank_corr_timing_psr": float(spearmanr(score, timing).statistic),
         "mean_f1_of_all": float(f1.mean()),
         "mean_sharpe_of_all": float(sharpe.mean()),
     }
@@ -187,14 +200,16 @@ def _records(path: Path) -> list[dict[str, Any]]:
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     print(
-        "| rule | trials | held-out F1 | held-out Sharpe | held-out PSR "
-        "| rank corr F1 | rank corr Sharpe |"
+        "| rule | trials | held-out F1 | held-out Sharpe | held-out PSR | held-out timing PSR "
+        "| rank corr F1 | rank corr Sharpe | rank corr timing PSR |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
             f"| {name} | {r['trials']} | {r['held_out_f1']:.3f} | {r['held_out_sharpe']:.2f} "
-            f"| {r['held_out_psr']:.3f} | {r['rank_corr_f1']:.2f} | {r['rank_corr_sharpe']:.2f} |"
+            f"| {r['held_out_psr']:.3f} | {r.get('held_out_timing_psr', float('nan')):.3f} "
+            f"| {r['rank_corr_f1']:.2f} | {r['rank_corr_sharpe']:.2f} "
+            f"| {r.get('rank_corr_timing_psr', float('nan')):.2f} |"
         )
 
 
