@@ -73,3 +73,33 @@ def test_a_study_of_one_score_keeps_its_best_trial() -> None:
         "asked for with --trial 3 (the highest score is trial 1's, 0.7000)"
     )
     assert trial_choice(study, trials[1], asked=False)["why"] == "the highest score of its study"
+
+
+def test_status_and_a_piped_display_read_a_pareto_study() -> None:
+    # Optuna's FrozenTrial.value raises on several values, and a Pareto trial reports no
+    # intermediate values: status names the chosen member, a pipe still gets each epoch's line.
+    import io
+
+    from rich.console import Console
+
+    from harness.search.display import SearchDisplay, storage_status
+    from harness.search.progress import EPOCH_SCORES
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(
+        study_name="p", storage=storage, directions=["maximize", "maximize"]
+    )
+    for a, b, score in [(0.3, 0.9, 0.50), (0.6, 0.6, 0.55), (0.5, 0.5, 0.90)]:
+        trial = study.ask()
+        trial.set_user_attr(SCORE_ATTR, score)
+        study.tell(trial, [a, b])
+    running = study.ask()
+    running.set_user_attr(EPOCH_SCORES, [0.41, 0.47])
+    lines = storage_status(storage)
+    assert any("trial 1" in line for line in lines), lines  # the front's highest score
+    out = io.StringIO()
+    display = SearchDisplay(
+        Console(file=out, width=200), study="p", target=5, directions=["maximize", "maximize"]
+    )
+    display.tick(study.get_trials())
+    assert "epoch 2" in out.getvalue() and "best 0.4700" in out.getvalue()

@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.text import Text
 
 from harness.screen import duration, fit, show
-from harness.search.progress import progress_line
+from harness.search.progress import epoch_scores, progress_line
 from harness.storage.pareto import chosen, is_pareto, pareto_front, score_of
 from harness.storage.study import FINISHED, MAXIMIZE, best_of, counts, n_finished
 
@@ -186,7 +186,7 @@ class SearchDisplay:
             # A file or a pipe: a line when a trial starts or scores an epoch, and the study's
             # counts when a trial finishes.
             for t in trials:
-                scored = len(t.intermediate_values)
+                scored = len(epoch_scores(t))
                 if t.state == TrialState.RUNNING and self._scored.get(t.number) != scored:
                     self._scored[t.number] = scored
                     show(self.console, progress_line(t, _elapsed(t, now)))
@@ -229,7 +229,7 @@ def storage_status(storage: optuna.storages.BaseStorage) -> list[str]:
             f"{c[TrialState.RUNNING]} running",
             f"  {best_line(trials, study.directions) or 'best: none complete yet'}",
         ]
-        best = best_of(trials)
+        best = best_of(trials, study.directions)
         ran = None if best is None else provenance_line(best)
         lines += [f"  {ran}"] if ran else []
     return lines

@@ -47,10 +47,16 @@ class ScoresKept(Callback):
         self.trial.set_user_attr(EPOCH_SCORES, self.scores)
 
 
+def epoch_scores(trial: FrozenTrial) -> dict[int, float]:
+    """The scores of the epochs the trial has validated: its intermediate values, or in a Pareto
+    search (where Optuna takes none) its ``epoch_scores`` attribute."""
+    return trial.intermediate_values or dict(enumerate(trial.user_attrs.get(EPOCH_SCORES, [])))
+
+
 def progress_line(trial: FrozenTrial, elapsed: float) -> str:
     """One line: epochs scored of the budget, the last and the best score so far, and the time
     since the trial started, as in ``trial   3  epoch 2/6  last 0.4112  best 0.4300  12 s``."""
-    scores = trial.intermediate_values or dict(enumerate(trial.user_attrs.get(EPOCH_SCORES, [])))
+    scores = epoch_scores(trial)
     planned = trial.user_attrs.get(MAX_EPOCHS)
     line = f"trial {trial.number:3d}  epoch {len(scores)}" + (f"/{planned}" if planned else "")
     if scores:
