@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import json
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from harness.metrics import (
     deflated_sharpe,
     expected_max_sharpe,
     pbo_of_score,
+    probabilistic_sharpe,
     probability_of_backtest_overfitting,
     sharpe_ratio,
     strategy_returns,
@@ -275,10 +277,15 @@ def test_deflating_by_every_trial_and_epoch_gives_noise_a_dsr_near_one_half() ->
 
 
 def _score_pbo_by_loops(
-    classes: np.ndarray, targets: np.ndarray, returns: np.ndarray, n_blocks: int, reduce: str
+    classes: np.ndarray,
+    targets: np.ndarray,
+    returns: np.ndarray,
+    n_blocks: int,
+    reduce: str,
+    term: Any,
 ) -> list[float]:
-    """CSCV of the score (timing term weighted as much as macro-F1, so that it decides) written
-    out split by split with the score's own functions."""
+    """CSCV of the score (its trading `term` of the returns weighted as much as macro-F1, so
+    that it decides) written out split by split with the score's own functions."""
     blocks = np.array_split(np.arange(len(targets)), n_blocks)
     n_trials, horizons = classes.shape[1], range(classes.shape[2])
 
@@ -286,7 +293,7 @@ def _score_pbo_by_loops(
         per = {
             k: {
                 MACRO_F1: classification_metrics(targets[rows, k], classes[rows, j, k])[MACRO_F1],
-                TIMING_PSR: timing_psr(returns[rows, j, k]),
+                TIMING_PSR: term(returns[rows, j, k]),
             }
             for k in horizons
         }
@@ -305,8 +312,13 @@ def _score_pbo_by_loops(
     return logits
 
 
-@pytest.mark.parametrize("reduce", ["mean", "min"])
-def test_pbo_of_score_equals_the_split_by_split_computation(reduce: str) -> None:
+@pytest.mark.parametrize(
+    ("reduce", "term", "flat"),
+    [("mean", timing_psr, 0.5), ("min", timing_psr, 0.5), ("max", probabilistic_sharpe, 0.0)],
+)
+def test_pbo_of_score_equals_the_split_by_split_computation(
+    reduce: str, term: Any, flat: float
+) -> None:
     rng = np.random.default_rng(11)
     rows, trials, horizons = 203, 5, 2
     targets = rng.integers(0, 3, (rows, horizons))
@@ -318,14 +330,15 @@ def test_pbo_of_score_equals_the_split_by_split_computation(reduce: str) -> None
     returns = rng.standard_t(df=5, size=(rows, trials, horizons)) * 0.01 + 0.002
     returns[:, 4, 0] = 0.0  # a trial that never trades at one horizon: the flat term, 0.5
     returns[:60, 3, 1] = 0.0  # ... and one that trades in some blocks only
-    logits = _score_pbo_by_loops(classes, targets, returns, 6, reduce)
+    returns[:, 2, 1] = np.where(np.arange(rows) < 102, 0.001, 0.002)  # constant in blocks 0-2
+    logits = _score_pbo_by_loops(classes, targets, returns, 6, reduce, term)
     result = pbo_of_score(
         classes,
         targets,
         returns,
         sharpe_weight=1.0,
         f1_weight=1.0,
-        flat_term=0.5,
+        flat_term=flat,
         reduce=reduce,
         n_blocks=6,
     )

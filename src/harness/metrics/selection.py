@@ -268,7 +268,7 @@ def pbo_of_score(
         m2 = s2 - s1**2
         m3 = s3 - 3 * s1 * s2 + 2 * s1**3
         m4 = s4 - 4 * s1 * s3 + 6 * s1**2 * s2 - 3 * s1**4
-        spread_ok = m2 > 1e-24 * np.maximum(s2, 1e-300)  # no dispersion: the flat term
+        spread_ok = m2 > 1e-12 * np.maximum(s2, 1e-300)  # within rounding of none: the flat term
         m2 = np.where(spread_ok, m2, 1.0)
         sr = (s1 + center) / np.sqrt(m2 * n / (n - 1))  # the mean of the returns themselves
         skew, kurtosis = m3 / m2**1.5, m4 / m2**2

@@ -347,7 +347,8 @@ def overfitting(
         )
         found = probability_of_backtest_overfitting(returns, n_blocks=n_blocks, metric="sharpe")
         out[str(h)] = {**base, **found, "rows": len(rows)}
-    out[BY_SCORE] = {**base, **_score_pbo(cube, rows, data, score, n_blocks), "rows": len(rows)}
+    by_score = _score_pbo(cube, rows, close, symbols, data, score, n_blocks)
+    out[BY_SCORE] = {**base, **by_score, "rows": len(rows)}
     for result in out.values():
         if result.get("logits") is not None:
             result["logits"] = [round(x, 4) for x in result["logits"]]
@@ -355,9 +356,16 @@ def overfitting(
 
 
 def _score_pbo(
-    cube: np.ndarray, rows: np.ndarray, data: Phase1Data, score: ScoreConfig, n_blocks: int
+    cube: np.ndarray,
+    rows: np.ndarray,
+    close: np.ndarray,
+    symbols: np.ndarray,
+    data: Phase1Data,
+    score: ScoreConfig,
+    n_blocks: int,
 ) -> dict[str, Any]:
-    """``metrics.pbo_of_score`` of the trials' classes `cube` [T, N, H] on val `rows` [T]."""
+    """``metrics.pbo_of_score`` of the trials' classes `cube` [T, N, H] on val `rows` [T] (their
+    `close` and `symbols`)."""
     if score.sharpe_term == "annualized":
         return {
             "pbo": None,
@@ -366,8 +374,6 @@ def _score_pbo(
         }
     horizons = list(data.horizons) if score.horizons is None else list(score.horizons)
     picks = [data.horizons.index(h) for h in horizons]
-    close = data.frame["close"].to_numpy(np.float64)[rows]
-    symbols = data.frame["symbol"].astype(str).to_numpy()[rows]
     # class indices 0 short, 1 neutral, 2 long, as the trials' stored classes
     targets = np.stack(
         [data.frame[f"label_{h}"].to_numpy(np.float64)[rows] + 1 for h in horizons], axis=1
