@@ -72,8 +72,10 @@ def test_a_study_remembers_its_folder_which_the_flag_and_the_environment_overrid
 ) -> None:
     monkeypatch.chdir(tmp_path)
     study = optuna.create_study(study_name="remembers")
-    record_artifacts(study, Path("shared"))
-    record_artifacts(study, Path("later"))  # a study keeps the folder it was first given
+    assert record_artifacts(study, Path("shared")) is None
+    assert record_artifacts(study, Path("shared")) is None  # the same folder: nothing to say
+    # a study keeps the folder it was first given, and says so to a run given another
+    assert record_artifacts(study, Path("later")) == str(tmp_path / "shared")
     assert study.user_attrs[FOLDER_ATTR] == str(tmp_path / "shared")
     (tmp_path / "shared").mkdir()
     monkeypatch.chdir(tmp_path.parent)  # another working folder, another storage type

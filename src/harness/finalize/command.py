@@ -68,7 +68,9 @@ def finalize(
     best (a Pareto search's: the chosen member of its front, ``storage.pareto``).
 
     Each model's set is written whole or not at all; one model's failure (no study, no complete
-    trial, another dataset, diverged training) does not stop the others. The comparison report
+    trial, another dataset, diverged training) does not stop the others. A study's recorded
+    artifact folder that is not there stops finalize before any training (a mount to fix, not
+    a model to skip). The comparison report
     is rewritten over every model exported in `out` for this dataset. Raises FinalizeError
     (after exporting the rest) when any model failed; its ``report`` lists both.
     """

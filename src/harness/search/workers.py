@@ -145,7 +145,13 @@ def plan_search(request: SearchRequest, *, say: Callable[[str], None] = print) -
         )
     else:
         open_artifacts(artifacts)  # a folder that cannot be made is an error now, not per trial
-        record_artifacts(study, artifacts)  # finalize, overfit and the dashboard read it there
+        # finalize, overfit and the dashboard read the recorded folder
+        if (recorded := record_artifacts(study, artifacts)) is not None:
+            say(
+                f"note: study {name!r} recorded the artifact folder {recorded}; this run stores "
+                f"into {artifacts}, so finalize compares its trials (PBO) only with "
+                f"--artifacts {artifacts}, and the earlier ones only without it."
+            )
     finished = n_finished(study.get_trials(deepcopy=False))
     return SearchPlan(
         request=request,

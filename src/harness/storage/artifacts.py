@@ -131,11 +131,17 @@ def served_artifacts_dir(
     return artifacts_dir(storage_url, study=next(iter(recorded.values()), None))
 
 
-def record_artifacts(study: optuna.Study, directory: Path | None) -> None:
+def record_artifacts(study: optuna.Study, directory: Path | None) -> str | None:
     """Record `directory` (made absolute) on a study that has no folder recorded yet, so later
-    commands from any working folder find its trials' artifacts."""
-    if directory is not None and FOLDER_ATTR not in study.user_attrs:
+    commands from any working folder find its trials' artifacts. Returns the folder the study
+    recorded before where it is another one (its trials' artifacts are split), else None."""
+    if directory is None:
+        return None
+    recorded = study.user_attrs.get(FOLDER_ATTR)
+    if recorded is None:
         study.set_user_attr(FOLDER_ATTR, str(directory.absolute()))
+        return None
+    return None if Path(recorded) == directory.absolute() else str(recorded)
 
 
 def open_artifacts(directory: Path) -> FileSystemArtifactStore:
