@@ -313,8 +313,8 @@ def _choice_lines(report: dict[str, Any]) -> list[str]:
             "",
             f"A Pareto search of {goals}: no trial beats a member of the front on every "
             f"objective. The exported trial has {values}. The figure draws every complete "
-            "trial, the front and the exported trial (the star); `harness finalize --trial N` "
-            "exports another.",
+            "trial, the front and, in the PNG, the exported trial (a star); `harness finalize "
+            "--trial N` exports another.",
         ]
     return [*lines, ""]
 
@@ -399,13 +399,13 @@ def _selection_cell(report: dict[str, Any], horizons: tuple[int, ...]) -> str:
 
 def _selection_lines(reports: dict[str, dict[str, Any]], horizons: tuple[int, ...]) -> list[str]:
     lines = [
-        "Each exported model is its study's best trial: N trials were run (finished: complete "
-        "or pruned), of which the complete ones stored their validation predictions for the "
-        "PBO. Two views of the PBO: in a horizon's row the trials are ranked by that horizon's "
-        "Sharpe ratio; in the row `by score`, by the study's own score over its horizons, the "
-        "rule that picked the exported trial. PBO slope: how the best-on-half trial's figure on "
-        "the other half moves with its figure on the first half (negative: a higher first-half "
-        "figure foretells a lower second-half one).",
+        "Each exported model is its study's best trial (unless finalize was given `--trial`): "
+        "N trials were run (finished: complete or pruned), of which the complete ones stored "
+        "their validation predictions for the PBO. Two views of the PBO: in a horizon's row the "
+        "trials are ranked by that horizon's Sharpe ratio; in the row `by score`, by the "
+        "study's own score over its horizons, the rule that picks the best trial. PBO slope: "
+        "how the best-on-half trial's figure on the other half moves with its figure on the "
+        "first half (negative: a higher first-half figure foretells a lower second-half one).",
         "",
         "| model | horizon | N trials | complete | in PBO | val Sharpe | deflated Sharpe | PBO "
         "| PBO slope | PBO rows x blocks |",

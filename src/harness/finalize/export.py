@@ -207,7 +207,7 @@ def export_model(
     which = (
         f"best trial {trial.number} of study {study_name!r}"
         if not (choice["pareto"] or choice["asked"])
-        else f"trial {trial.number} of study {study_name!r}, {choice['why']},"
+        else f"trial {trial.number} of study {study_name!r}, {choice['why']}"
     )
     say(f"{model}: {which} (score {choice['score']:.4f}); retraining {seeds} member(s)")
 

@@ -67,11 +67,6 @@ def _names(study: optuna.Study) -> list[str]:
     return study.metric_names or [f"objective {k}" for k in range(len(study.directions))]
 
 
-def values_words(trial: FrozenTrial, names: Sequence[str]) -> str:
-    """'mean val macro_f1 0.4102, mean val timing_psr 0.5210'."""
-    return ", ".join(f"{n} {v:.4f}" for n, v in zip(names, trial.values or [], strict=True))
-
-
 def trial_choice(study: optuna.Study, trial: FrozenTrial, *, asked: bool) -> dict[str, Any]:
     """Why `trial` stands for `study` (`asked`: named with ``--trial``): what the metrics JSON
     records, its ``why`` a sentence for the report."""
