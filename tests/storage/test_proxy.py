@@ -172,3 +172,30 @@ def test_three_machines_share_a_study_through_the_proxy_and_finalize_gives_their
         overfit = report["overfitting"][str(h)]
         assert overfit["n_trials"] == trials and overfit["trials"] == list(range(trials))
         assert 0.0 <= overfit["pbo"] <= 1.0
+
+
+def test_a_proxy_that_stops_answering_mid_search_is_one_storage_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    import grpc
+
+    from harness.search import workers
+    from harness.storage import StorageError
+
+    class Gone(grpc.RpcError):
+        def code(self) -> grpc.StatusCode:
+            return grpc.StatusCode.UNAVAILABLE
+
+    def lost(*_: object) -> None:
+        raise Gone()
+
+    monkeypatch.setattr(workers, "_trials_until_done", lost)
+    plan = types.SimpleNamespace(request=types.SimpleNamespace(storage="grpc://proxy:13000"))
+    with pytest.raises(
+        StorageError,
+        match=r"grpc://proxy:13000: the storage proxy stopped "
+        r"answering \(UNAVAILABLE\); start it again",
+    ):
+        workers._run_trials(plan, 0)  # type: ignore[arg-type]

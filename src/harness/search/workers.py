@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc  # type: ignore[import-untyped]
 import optuna
 import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
@@ -55,11 +56,13 @@ from harness.storage.attrs import describe_study
 from harness.storage.files import record_files
 from harness.storage.study import (
     HEARTBEAT_SECONDS,
+    StorageError,
     check_study,
     check_worker,
     default_study_name,
     n_finished,
     open_storage,
+    redact,
     write_error,
 )
 from harness.training import Curves, check_logger
@@ -341,6 +344,13 @@ def _run_trials(prepared: SearchPlan, worker: int) -> None:
         # A full disk or a read-only file: one line naming the storage; a trial left RUNNING
         # is failed by the next run (its heartbeat stops).
         raise write_error(exc, prepared.request.storage) from None
+    except grpc.RpcError as exc:  # a grpc:// storage whose proxy stopped answering mid-search
+        code = getattr(exc, "code", lambda: None)()
+        raise StorageError(
+            f"storage {redact(prepared.request.storage)}: the storage proxy stopped answering "
+            f"({getattr(code, 'name', 'no reply')}); start it again, then run the same command "
+            "to resume"
+        ) from None
 
 
 def _trials_until_done(prepared: SearchPlan, worker: int) -> None:
