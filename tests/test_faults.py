@@ -302,6 +302,18 @@ def wait_for(
         time.sleep(0.2)
 
 
+def wait_for_running(proc: subprocess.Popen[str], env: Env, n: int) -> None:
+    """Until `n` trials of the study are running with their config recorded (training)."""
+    wait_for(
+        proc,
+        lambda: (
+            sum(t.state == TrialState.RUNNING and "config" in t.user_attrs for t in trials_of(env))
+            == n
+        ),
+        f"{n} running trials",
+    )
+
+
 def ctrl_c(proc: subprocess.Popen[str]) -> tuple[int, str]:
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
     _, err = proc.communicate(timeout=180)
@@ -359,14 +371,7 @@ def test_a_stop_in_search_fails_every_running_trial_and_says_how_to_resume(
     argv = ["search", "--model", "nhits", "--trials", "5", "--jobs", str(jobs)]
     argv += ["--data", str(env.data), "--storage", env.storage, "--study", "s"]
     proc = command(env, argv, tmp_path / "out.txt")
-    wait_for(
-        proc,
-        lambda: (
-            sum(t.state == TrialState.RUNNING and "config" in t.user_attrs for t in trials_of(env))
-            == jobs
-        ),
-        f"{jobs} running trials",
-    )
+    wait_for_running(proc, env, jobs)
 
     code, err = stop(proc, how)
 
@@ -606,14 +611,7 @@ def test_sigterm_to_a_two_worker_search_leaves_nothing_running_and_the_same_comm
     argv = ["search", "--model", "nhits", "--trials", "6", "--jobs", "2"]
     argv += ["--data", str(env.data), "--storage", env.storage, "--study", "s"]
     proc = command(env, argv, tmp_path / "out.txt")
-    wait_for(
-        proc,
-        lambda: (
-            sum(t.state == TrialState.RUNNING and "config" in t.user_attrs for t in trials_of(env))
-            == 2
-        ),
-        "2 running trials",
-    )
+    wait_for_running(proc, env, 2)
     code, err = stop(proc, "SIGTERM")  # to the parent alone, as `docker stop` sends it
     assert code == 143, err
     assert group_is_gone(proc)  # no worker outlived it
